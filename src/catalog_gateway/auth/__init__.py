@@ -1,0 +1,1 @@
+"""API keys: issued once, stored hashed, checked in constant time, revocable."""

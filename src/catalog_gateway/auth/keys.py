@@ -1,0 +1,74 @@
+"""Issuing, checking and revoking API keys.
+
+A key is 256 random bits, shown once. Only its SHA-256 is stored: for a secret of that
+strength a fast hash is enough (there is nothing to brute-force), and it lets the key be found
+by an indexed lookup instead of a scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog_gateway.auth.models import ApiKey
+from catalog_gateway.db.base import utcnow
+from catalog_gateway.errors import ErrorCode, NotFoundError
+from catalog_gateway.sources.models import Source
+
+KEY_PREFIX = "cgw_"
+ID_PREFIX = "key_"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A key as it is handed out, the one time its secret is known."""
+
+    id: str
+    api_key: str
+
+
+def hash_key(api_key: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def issue_key(session: Session, *, source: Source | None = None) -> IssuedKey:
+    """A new key for `source`, or an admin key when no source is given."""
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id = ID_PREFIX + secrets.token_hex(8)
+    session.add(
+        ApiKey(id=key_id, key_hash=hash_key(api_key), source=source, is_admin=source is None)
+    )
+    session.flush()
+    return IssuedKey(id=key_id, api_key=api_key)
+
+
+def authenticate(session: Session, api_key: str) -> ApiKey | None:
+    """The live key matching `api_key`, or None (unknown or revoked)."""
+    presented = hash_key(api_key)
+    stored = session.scalar(select(ApiKey).where(ApiKey.key_hash == presented))
+    if stored is None or stored.revoked is not None:
+        return None
+    if not hmac.compare_digest(stored.key_hash, presented):
+        return None
+    return stored
+
+
+def revoke_key(session: Session, key_or_id: str) -> ApiKey:
+    """Revoke a key, named by the key itself or by its id. Revoking twice is harmless."""
+    stored = session.get(ApiKey, key_or_id) or session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(key_or_id))
+    )
+    if stored is None:
+        raise NotFoundError(
+            "no such API key (give the key itself or its id)", code=ErrorCode.UNKNOWN_KEY
+        )
+    if stored.revoked is None:
+        stored.revoked = utcnow()
+        session.flush()
+    return stored

@@ -1,0 +1,46 @@
+"""Organizations, and how a source's own organization codes resolve to them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog_gateway.catalog.changes import Action, Upserted, assign_changed, settle
+from catalog_gateway.catalog.models import Organization
+from catalog_gateway.errors import ErrorCode, UnknownReferenceError
+from catalog_gateway.sources.models import SourceOrganizationCode
+
+
+def ensure_organization(session: Session, key: str, name: str) -> Upserted[Organization]:
+    """Create the organization, or update its name; `unchanged` when it is already so."""
+    organization = session.scalar(select(Organization).where(Organization.key == key))
+    if organization is None:
+        organization = Organization(key=key, name=name)
+        session.add(organization)
+        session.flush()
+        return Upserted(organization, Action.CREATED)
+    changed = assign_changed(organization, {"name": name})
+    return Upserted(organization, settle(organization, created=False, changed=changed))
+
+
+def resolve_organization(session: Session, source_id: int, code: str) -> Organization:
+    """The organization a source means by `code`: its own mapping first, then the key itself."""
+    mapped = session.scalar(
+        select(Organization)
+        .join(SourceOrganizationCode, SourceOrganizationCode.organization_id == Organization.id)
+        .where(
+            SourceOrganizationCode.source_id == source_id,
+            SourceOrganizationCode.external_code == code,
+        )
+    )
+    if mapped is not None:
+        return mapped
+    organization = session.scalar(select(Organization).where(Organization.key == code))
+    if organization is None:
+        raise UnknownReferenceError(
+            f"organization {code!r} is neither a known organization key nor one of this "
+            "source's mapped organization codes",
+            code=ErrorCode.UNKNOWN_ORGANIZATION,
+            field="organization",
+        )
+    return organization

@@ -1,0 +1,215 @@
+"""Course-run and seat upserts.
+
+A run is matched inside its course by the source's variant id (`external_id`); without one, by
+its (start, end). Its key is derived from the start date when it is created and kept after.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from catalog_gateway.catalog.changes import (
+    Action,
+    Upserted,
+    assign_changed,
+    ensure_not_stale,
+    note_occurred_at,
+    settle,
+)
+from catalog_gateway.catalog.inputs import CourseRunInput, SeatInput
+from catalog_gateway.catalog.keys import course_run_key
+from catalog_gateway.catalog.models import (
+    Course,
+    CourseRun,
+    Instructor,
+    RunStaff,
+    RunStatus,
+    Seat,
+)
+from catalog_gateway.catalog.status import transition
+from catalog_gateway.catalog.vocabulary import Vocabulary
+from catalog_gateway.errors import (
+    ConflictError,
+    ErrorCode,
+    InvalidValueError,
+    UnknownReferenceError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SeatChanges:
+    """What syncing a run's seats did: one result per seat sent, and the seats removed."""
+
+    seats: list[Upserted[Seat]]
+    removed: list[Seat]
+
+    @property
+    def changed(self) -> bool:
+        """True if any seat was created, updated or removed."""
+        return bool(self.removed) or any(s.action is not Action.UNCHANGED for s in self.seats)
+
+
+def match_run(session: Session, course: Course, data: CourseRunInput) -> CourseRun | None:
+    """The existing run `data` describes: by external id; else (or if none has it) by dates.
+
+    A run matched by dates only when it has no external id of its own, so two variants of
+    the same dates never merge.
+    """
+    if data.external_id is not None:
+        run = session.scalar(
+            select(CourseRun).where(
+                CourseRun.course_id == course.id, CourseRun.external_id == data.external_id
+            )
+        )
+        if run is not None:
+            return run
+    return session.scalar(
+        select(CourseRun)
+        .where(
+            CourseRun.course_id == course.id,
+            CourseRun.start == data.start,
+            CourseRun.end == data.end,
+            CourseRun.external_id.is_(None),
+        )
+        .order_by(CourseRun.id)
+        .limit(1)
+    )
+
+
+def upsert_course_run(
+    session: Session,
+    course: Course,
+    data: CourseRunInput,
+    vocabulary: Vocabulary,
+    *,
+    occurred_at: datetime | None = None,
+) -> Upserted[CourseRun]:
+    """Create or update a run of `course` (seats are synced separately, see `sync_seats`)."""
+    _check(course, data, vocabulary)
+    staff = _resolve_staff(session, course.source_id, data.staff)
+    run = match_run(session, course, data) if course.id is not None else None
+    created = run is None
+    if run is None:
+        key = course_run_key(course.key, data.start, lambda k: _run_key_taken(session, k))
+        run = CourseRun(uuid=uuid.uuid4(), key=key, course=course)
+        session.add(run)
+    else:
+        ensure_not_stale(run, occurred_at, f"course run {run.key}")
+    changed = assign_changed(run, _run_values(data))
+    changed |= _sync_staff(run, staff)
+    if run.status == RunStatus.ARCHIVED:
+        changed |= transition(run, RunStatus.UNPUBLISHED)
+    note_occurred_at(run, occurred_at)
+    session.flush()
+    return Upserted(run, settle(run, created=created, changed=changed))
+
+
+def sync_seats(
+    session: Session, run: CourseRun, seats: Sequence[SeatInput], vocabulary: Vocabulary
+) -> SeatChanges:
+    """Make the run's seats exactly `seats`: create, update, and remove those not sent.
+
+    A seat keeps its SKU across price changes; ecommerce re-publishes it under the same SKU.
+    """
+    seen: set[tuple[str, str]] = set()
+    for wanted in seats:
+        vocabulary.require_seat_type(run.run_type, wanted.type)
+        identity = (wanted.type, wanted.currency)
+        if identity in seen:
+            raise ConflictError(
+                f"two seats of type {wanted.type} in {wanted.currency} for course run {run.key}",
+                code=ErrorCode.DUPLICATE_SEAT,
+                field="seats",
+            )
+        seen.add(identity)
+    existing = {(seat.type, seat.currency): seat for seat in run.seats}
+    results: list[Upserted[Seat]] = []
+    for wanted in seats:
+        seat = existing.pop((wanted.type, wanted.currency), None)
+        values = {"price": wanted.price, "upgrade_deadline": wanted.upgrade_deadline}
+        if seat is None:
+            seat = Seat(type=wanted.type, currency=wanted.currency, **values)
+            run.seats.append(seat)
+            results.append(Upserted(seat, Action.CREATED))
+        else:
+            changed = assign_changed(seat, values)
+            results.append(Upserted(seat, Action.UPDATED if changed else Action.UNCHANGED))
+    removed = list(existing.values())
+    for seat in removed:
+        run.seats.remove(seat)
+    changes = SeatChanges(results, removed)
+    if changes.changed:
+        settle(run, created=False, changed=True)
+    session.flush()
+    return changes
+
+
+def _check(course: Course, data: CourseRunInput, vocabulary: Vocabulary) -> None:
+    if data.end <= data.start:
+        raise InvalidValueError(
+            "a course run must end after it starts", code=ErrorCode.INVALID_DATE, field="end"
+        )
+    vocabulary.require_run_type(course.course_type, data.run_type)
+
+
+def _resolve_staff(session: Session, source_id: int, external_ids: list[str]) -> list[Instructor]:
+    wanted = list(dict.fromkeys(external_ids))
+    if not wanted:
+        return []
+    found = {
+        instructor.external_id: instructor
+        for instructor in session.scalars(
+            select(Instructor).where(
+                Instructor.source_id == source_id, Instructor.external_id.in_(wanted)
+            )
+        )
+    }
+    missing = [external_id for external_id in wanted if external_id not in found]
+    if missing:
+        raise UnknownReferenceError(
+            f"staff names unknown instructors: {', '.join(missing)}",
+            code=ErrorCode.UNKNOWN_INSTRUCTOR,
+            field="staff",
+        )
+    return [found[external_id] for external_id in wanted]
+
+
+def _sync_staff(run: CourseRun, staff: list[Instructor]) -> bool:
+    if [link.instructor_id for link in run.staff_links] == [i.id for i in staff]:
+        return False
+    run.staff_links = [
+        RunStaff(instructor=instructor, position=position)
+        for position, instructor in enumerate(staff)
+    ]
+    return True
+
+
+def _run_key_taken(session: Session, key: str) -> bool:
+    return bool(session.scalar(select(exists().where(CourseRun.key == key))))
+
+
+def _run_values(data: CourseRunInput) -> dict[str, Any]:
+    return {
+        "external_id": data.external_id,
+        "start": data.start,
+        "end": data.end,
+        "enrollment_start": data.enrollment_start,
+        "enrollment_end": data.enrollment_end,
+        "go_live_date": data.go_live_date,
+        "pacing": data.pacing,
+        "run_type": data.run_type,
+        "min_effort": data.min_effort,
+        "max_effort": data.max_effort,
+        "weeks_to_complete": data.weeks_to_complete,
+        "content_language": data.content_language,
+        "transcript_languages": list(data.transcript_languages),
+        "restriction": data.restriction,
+        "fixed_price_usd": data.fixed_price_usd,
+    }

@@ -1,0 +1,51 @@
+"""The course-run state machine: the one place that decides how a run's status may move.
+
+    unpublished ──► reviewed ──► published
+         │  └───────────────────────▲│
+         └──────► archived ◄─────────┘ (from any state)
+    archived ──► unpublished (a retired product sent again comes back, unpublished)
+
+Nothing ever moves a run backwards along unpublished → reviewed → published: re-sending an event
+leaves a published run published.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from catalog_gateway.catalog.models import CourseRun, RunStatus
+from catalog_gateway.errors import IllegalTransitionError
+
+ALLOWED_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    RunStatus.UNPUBLISHED: frozenset({RunStatus.REVIEWED, RunStatus.PUBLISHED, RunStatus.ARCHIVED}),
+    RunStatus.REVIEWED: frozenset({RunStatus.PUBLISHED, RunStatus.ARCHIVED}),
+    RunStatus.PUBLISHED: frozenset({RunStatus.ARCHIVED}),
+    RunStatus.ARCHIVED: frozenset({RunStatus.UNPUBLISHED}),
+}
+
+
+def transition(run: CourseRun, target: RunStatus) -> bool:
+    """Move the run to `target`; False if it is already there; raise if the move is illegal."""
+    if run.status == target:
+        return False
+    if target not in ALLOWED_TRANSITIONS[run.status]:
+        raise IllegalTransitionError(
+            f"course run {run.key} cannot go from {run.status.value} to {target.value}"
+        )
+    run.status = target
+    return True
+
+
+def publication_target(run: CourseRun, now: datetime) -> RunStatus:
+    """Where publishing takes a run: `reviewed` until its go-live date, then `published`."""
+    if run.go_live_date is not None and run.go_live_date > now:
+        return RunStatus.REVIEWED
+    return RunStatus.PUBLISHED
+
+
+def publish(run: CourseRun, now: datetime) -> bool:
+    """Publish the run (or mark it reviewed before go-live), never moving it backwards."""
+    target = publication_target(run, now)
+    if run.status == RunStatus.PUBLISHED or run.status == target:
+        return False
+    return transition(run, target)

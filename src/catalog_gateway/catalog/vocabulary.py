@@ -1,0 +1,131 @@
+"""The reference vocabularies in memory, for checks that must not hit the database per field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog_gateway.catalog.reference import (
+    CourseType,
+    Level,
+    ProgramType,
+    RunType,
+    SeatType,
+    Subject,
+)
+from catalog_gateway.errors import ErrorCode, UnknownReferenceError
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Known slugs, and which run types a course type allows and which seats a run type allows."""
+
+    run_types_by_course_type: dict[str, frozenset[str]]
+    seat_types_by_run_type: dict[str, frozenset[str]]
+    paid_seat_types: frozenset[str]
+    seat_types: frozenset[str]
+    subjects: dict[str, str]
+    levels: frozenset[str]
+    program_types: frozenset[str]
+
+    def require_course_type(self, slug: str) -> None:
+        """Raise unless the course type is known."""
+        if slug not in self.run_types_by_course_type:
+            raise UnknownReferenceError(
+                f"unknown course type {slug!r}; known: {_listing(self.run_types_by_course_type)}",
+                code=ErrorCode.UNKNOWN_COURSE_TYPE,
+                field="course_type",
+            )
+
+    def require_run_type(self, course_type: str, run_type: str) -> None:
+        """Raise unless the run type is known and allowed for the course type."""
+        if run_type not in self.seat_types_by_run_type:
+            raise UnknownReferenceError(
+                f"unknown run type {run_type!r}; known: {_listing(self.seat_types_by_run_type)}",
+                code=ErrorCode.UNKNOWN_RUN_TYPE,
+                field="run_type",
+            )
+        allowed = self.run_types_by_course_type.get(course_type, frozenset())
+        if run_type not in allowed:
+            raise UnknownReferenceError(
+                f"run type {run_type!r} is not allowed for course type {course_type!r}; "
+                f"allowed: {_listing(allowed)}",
+                code=ErrorCode.RUN_TYPE_NOT_ALLOWED,
+                field="run_type",
+            )
+
+    def require_known_seat_type(self, seat_type: str, field: str = "type") -> None:
+        """Raise unless the seat type is known."""
+        if seat_type not in self.seat_types:
+            raise UnknownReferenceError(
+                f"unknown seat type {seat_type!r}; known: {_listing(self.seat_types)}",
+                code=ErrorCode.UNKNOWN_SEAT_TYPE,
+                field=field,
+            )
+
+    def require_seat_type(self, run_type: str, seat_type: str) -> None:
+        """Raise unless the seat type is known and allowed for the run type."""
+        self.require_known_seat_type(seat_type)
+        allowed = self.seat_types_by_run_type.get(run_type, frozenset())
+        if seat_type not in allowed:
+            raise UnknownReferenceError(
+                f"seat type {seat_type!r} is not allowed for run type {run_type!r}; "
+                f"allowed: {_listing(allowed)}",
+                code=ErrorCode.SEAT_TYPE_NOT_ALLOWED,
+                field="type",
+            )
+
+    def require_subject(self, slug: str) -> None:
+        """Raise unless the subject is known."""
+        if slug not in self.subjects:
+            raise UnknownReferenceError(
+                f"unknown subject {slug!r}", code=ErrorCode.UNKNOWN_SUBJECT, field="subjects"
+            )
+
+    def require_level(self, slug: str | None) -> None:
+        """Raise unless the level is absent or known."""
+        if slug is not None and slug not in self.levels:
+            raise UnknownReferenceError(
+                f"unknown level {slug!r}; known: {_listing(self.levels)}",
+                code=ErrorCode.UNKNOWN_LEVEL,
+                field="level",
+            )
+
+    def require_program_type(self, slug: str) -> None:
+        """Raise unless the program type is known."""
+        if slug not in self.program_types:
+            raise UnknownReferenceError(
+                f"unknown program type {slug!r}; known: {_listing(self.program_types)}",
+                code=ErrorCode.UNKNOWN_PROGRAM_TYPE,
+                field="program_type",
+            )
+
+
+def load_vocabulary(session: Session) -> Vocabulary:
+    """Read every vocabulary in a handful of queries."""
+    course_types = session.scalars(
+        select(CourseType).options(selectinload(CourseType.run_types))
+    ).all()
+    run_types = session.scalars(select(RunType).options(selectinload(RunType.seat_types))).all()
+    seat_types = session.scalars(select(SeatType)).all()
+    return Vocabulary(
+        run_types_by_course_type={
+            course_type.slug: frozenset(run.slug for run in course_type.run_types)
+            for course_type in course_types
+        },
+        seat_types_by_run_type={
+            run_type.slug: frozenset(seat.slug for seat in run_type.seat_types)
+            for run_type in run_types
+        },
+        paid_seat_types=frozenset(seat.slug for seat in seat_types if seat.is_paid),
+        seat_types=frozenset(seat.slug for seat in seat_types),
+        subjects={slug: name for slug, name in session.execute(select(Subject.slug, Subject.name))},
+        levels=frozenset(session.scalars(select(Level.slug)).all()),
+        program_types=frozenset(session.scalars(select(ProgramType.slug)).all()),
+    )
+
+
+def _listing(slugs: object) -> str:
+    return ", ".join(sorted(slugs)) if isinstance(slugs, dict | frozenset) else str(slugs)

@@ -1,0 +1,1 @@
+"""Persistence plumbing: the declarative base, column types, engines, migrations."""

@@ -1,0 +1,1 @@
+"""Alembic migrations, shipped inside the package so `catalog-gateway db upgrade` finds them."""

@@ -1,0 +1,60 @@
+"""Service settings, read from `CATALOG_GATEWAY_*` environment variables (and a `.env` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting has a default that works on a fresh machine: SQLite, no external systems."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CATALOG_GATEWAY_", env_file=".env", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default="sqlite:///./catalog.db",
+        description="SQLAlchemy URL. `postgresql://` URLs use the psycopg 3 driver.",
+    )
+    database_pool_size: int = Field(
+        default=10, ge=1, description="Connections per process (PostgreSQL; SQLite readers)."
+    )
+    database_echo: bool = Field(default=False, description="Log every SQL statement.")
+    sqlite_busy_timeout_ms: int = Field(
+        default=5000, ge=0, description="How long a SQLite writer waits for another process's lock."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    workers: int = Field(default=1, ge=1, description="Server processes started by `serve`.")
+    reads_require_key: bool = Field(
+        default=False,
+        description="Require an API key (any source's or an admin's) for catalog reads.",
+    )
+    page_size_default: int = Field(
+        default=50, ge=1, description="Read page size when none is asked."
+    )
+    page_size_max: int = Field(
+        default=500, ge=1, description="Largest read page size a client may ask."
+    )
+    default_rate: str = Field(
+        default="50/second", description="Rate limit given to new sources (`limits` notation)."
+    )
+    default_burst: int = Field(default=100, ge=1, description="Burst given to new sources.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg_for_postgresql(cls, url: str) -> str:
+        """`postgresql://` and `postgres://` mean the psycopg 3 driver, the one we ship."""
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url.removeprefix(prefix)
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

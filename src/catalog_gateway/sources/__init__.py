@@ -1,0 +1,1 @@
+"""Sources: the lines of business (LoBs) that send products, and how each is configured."""

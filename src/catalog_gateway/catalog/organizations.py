@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog.changes import Action, Upserted, assign_changed, settle
 from catalog_gateway.catalog.models import Organization
-from catalog_gateway.errors import ErrorCode, UnknownReferenceError
+from catalog_gateway.errors import ErrorCode, InvalidValueError, UnknownReferenceError
 from catalog_gateway.sources.models import SourceOrganizationCode
+
+ORGANIZATION_KEY_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 
 def ensure_organization(session: Session, key: str, name: str) -> Upserted[Organization]:
     """Create the organization, or update its name; `unchanged` when it is already so."""
+    if not re.fullmatch(ORGANIZATION_KEY_PATTERN, key):
+        raise InvalidValueError(
+            f"organization key {key!r} must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_', '-'",
+            code=ErrorCode.INVALID_REQUEST,
+            field="key",
+        )
+    if not name.strip():
+        raise InvalidValueError(
+            "an organization needs a name", code=ErrorCode.INVALID_REQUEST, field="name"
+        )
     organization = session.scalar(select(Organization).where(Organization.key == key))
     if organization is None:
         organization = Organization(key=key, name=name)

@@ -121,7 +121,7 @@ def load_vocabulary(session: Session) -> Vocabulary:
         },
         paid_seat_types=frozenset(seat.slug for seat in seat_types if seat.is_paid),
         seat_types=frozenset(seat.slug for seat in seat_types),
-        subjects={slug: name for slug, name in session.execute(select(Subject.slug, Subject.name))},
+        subjects=dict(session.execute(select(Subject.slug, Subject.name)).all()),
         levels=frozenset(session.scalars(select(Level.slug)).all()),
         program_types=frozenset(session.scalars(select(ProgramType.slug)).all()),
     )

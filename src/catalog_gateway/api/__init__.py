@@ -1,0 +1,1 @@
+"""HTTP layer: routers parse the request, call a service, shape the answer. Nothing else."""

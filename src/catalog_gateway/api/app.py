@@ -1,0 +1,38 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from catalog_gateway import __version__
+from catalog_gateway.api.problems import install_problem_handlers
+from catalog_gateway.api.routers import catalog, health
+from catalog_gateway.db.engine import Database
+from catalog_gateway.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """The service, on the given settings (default: the environment's) and database."""
+    settings = settings or get_settings()
+    database = database or Database.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="Catalog Gateway",
+        version=__version__,
+        summary="The course catalog and the gateway through which lines of business feed it.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(catalog.router)
+    return app

@@ -1,0 +1,95 @@
+"""Request-scoped dependencies: the database, sessions, the caller, paging parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from catalog_gateway.api.problems import ProblemError
+from catalog_gateway.auth.principal import Principal, principal_for_key
+from catalog_gateway.db.engine import Database
+from catalog_gateway.errors import ErrorCode
+from catalog_gateway.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    """The app's database."""
+    database: Database = request.app.state.database
+    return database
+
+
+def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    """A read-only session for the request."""
+    with database.read() as session:
+        yield session
+
+
+def optional_principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session: Annotated[Session, Depends(read_session)],
+) -> Principal | None:
+    """The caller, if a key was sent; a key that was sent but is wrong is a 401."""
+    if credentials is None:
+        return None
+    principal = principal_for_key(session, credentials.credentials)
+    if principal is None:
+        raise ProblemError(
+            401,
+            ErrorCode.UNAUTHORIZED,
+            "the API key is unknown or revoked",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def catalog_reader(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> Principal | None:
+    """Anyone may read the catalog, unless the settings require a key."""
+    if principal is None and settings.reads_require_key:
+        raise ProblemError(
+            401,
+            ErrorCode.UNAUTHORIZED,
+            "reading the catalog needs an API key: send `Authorization: Bearer <key>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+class PageParams:
+    """`cursor` and `limit` query parameters, bounded by the settings."""
+
+    def __init__(
+        self,
+        settings: Annotated[Settings, Depends(get_settings)],
+        cursor: Annotated[
+            str | None, Query(description="The `next` value of the previous page.")
+        ] = None,
+        limit: Annotated[int | None, Query(ge=1, description="Page size.")] = None,
+    ) -> None:
+        self.cursor = cursor
+        if limit is not None and limit > settings.page_size_max:
+            raise ProblemError(
+                400,
+                ErrorCode.INVALID_REQUEST,
+                f"limit may be at most {settings.page_size_max}",
+            )
+        self.limit = limit or settings.page_size_default
+
+
+ReadSession = Annotated[Session, Depends(read_session)]
+Reader = Annotated[Principal | None, Depends(catalog_reader)]
+Paging = Annotated[PageParams, Depends()]

@@ -1,0 +1,131 @@
+"""RFC 9457 problem details for every error that is not about one event."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from catalog_gateway.errors import (
+    CatalogGatewayError,
+    ConflictError,
+    ErrorCode,
+    InvalidValueError,
+    NotFoundError,
+    NotOwnerError,
+)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457), with our machine-readable `code`."""
+
+    type: str = Field(default="about:blank", description="Always `about:blank`: see `code`.")
+    title: str = Field(description="The HTTP status phrase.", examples=["Not Found"])
+    status: int = Field(description="The HTTP status code.", examples=[404])
+    detail: str = Field(description="What went wrong, for a person.")
+    code: ErrorCode = Field(description="What went wrong, for a program.")
+
+
+class ProblemError(Exception):
+    """Raised by the HTTP layer to answer with a problem."""
+
+    def __init__(
+        self,
+        status: int,
+        code: ErrorCode,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers
+
+
+def problem_response(
+    status: int, code: ErrorCode, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A `application/problem+json` answer."""
+    body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, code=code)
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting problem answers."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        }
+        for status in statuses
+    }
+
+
+_STATUS_BY_ERROR: list[tuple[type[CatalogGatewayError], int]] = [
+    (NotFoundError, 404),
+    (NotOwnerError, 403),
+    (ConflictError, 409),
+    (InvalidValueError, 400),
+]
+
+_CODE_BY_STATUS = {
+    400: ErrorCode.INVALID_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error answer a problem document, never an HTML page or a bare string."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(_request: Request, error: ProblemError) -> JSONResponse:
+        return problem_response(error.status, error.code, error.detail, error.headers)
+
+    @app.exception_handler(CatalogGatewayError)
+    async def _domain(_request: Request, error: CatalogGatewayError) -> JSONResponse:
+        status = next((s for cls, s in _STATUS_BY_ERROR if isinstance(error, cls)), 422)
+        return problem_response(status, error.code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return problem_response(400, ErrorCode.INVALID_REQUEST, _describe(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = _CODE_BY_STATUS.get(error.status_code, ErrorCode.INVALID_REQUEST)
+        detail = (
+            error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        )
+        return problem_response(error.status_code, code, detail, dict(error.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
+        return problem_response(
+            500, ErrorCode.INTERNAL_ERROR, "the service failed unexpectedly; it has been logged"
+        )
+
+
+def _describe(error: RequestValidationError) -> str:
+    """`query.limit: Input should be less than or equal to 500; …`, readable by a person."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item.get("loc", ()))
+        parts.append(f"{where}: {item.get('msg', 'invalid')}")
+    return "; ".join(parts) or "the request is not valid"

@@ -1,0 +1,235 @@
+"""The `catalog-gateway` command line (DESIGN §5). Thin: each command calls a service."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
+
+from catalog_gateway.auth.keys import issue_key, revoke_key
+from catalog_gateway.catalog.organizations import ensure_organization
+from catalog_gateway.db.engine import Database
+from catalog_gateway.db.migrations import is_up_to_date, upgrade
+from catalog_gateway.errors import CatalogGatewayError
+from catalog_gateway.settings import get_settings
+from catalog_gateway.sources import service as sources_service
+
+app = typer.Typer(help="Catalog Gateway: the course catalog and its gateway.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+sources_app = typer.Typer(
+    help="Sources (lines of business) that send events.", no_args_is_help=True
+)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+organizations_app = typer.Typer(help="Organizations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(sources_app, name="sources")
+app.add_typer(keys_app, name="keys")
+app.add_typer(organizations_app, name="organizations")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
+ResultT = TypeVar("ResultT")
+
+
+def _database() -> Database:
+    return Database.from_settings(get_settings())
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[Session]:
+    """A transaction on a migrated database; domain errors become a message and exit 1."""
+    database = _database()
+    try:
+        if not is_up_to_date(database):
+            raise _fail("the database is not migrated: run `catalog-gateway db upgrade` first")
+        with database.unit_of_work() as session:
+            yield session
+    except CatalogGatewayError as error:
+        raise _fail(error.message) from error
+    except (OperationalError, ProgrammingError) as error:
+        raise _fail(f"the database failed: {error.orig}") from error
+    finally:
+        database.dispose()
+
+
+def _run(work: Callable[[Session], ResultT]) -> ResultT:
+    with _unit_of_work() as session:
+        return work(session)
+
+
+def _echo_json(data: dict[str, Any]) -> None:
+    typer.echo(json.dumps(data))
+
+
+def _split(events: str | None) -> list[str] | None:
+    return [name.strip() for name in events.split(",") if name.strip()] if events else None
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default from settings).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Server processes.")] = None,
+) -> None:
+    """Migrate the database, then serve the API."""
+    settings = get_settings()
+    database = _database()
+    try:
+        upgrade(database)
+    finally:
+        database.dispose()
+    uvicorn.run(
+        "catalog_gateway.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations (idempotent)."""
+    database = _database()
+    try:
+        upgrade(database)
+    finally:
+        database.dispose()
+    typer.echo("database is up to date")
+
+
+@sources_app.command("create")
+def sources_create(
+    slug: Annotated[str, typer.Argument(help="The source's slug, e.g. exec-ed.")],
+    transformer: Annotated[str, typer.Option(help="Transformer that maps its payloads.")],
+    rate: Annotated[str | None, typer.Option(help="Rate limit, e.g. 50/second.")] = None,
+    burst: Annotated[
+        int | None, typer.Option(help="Requests allowed at once above the rate.")
+    ] = None,
+    events: Annotated[
+        str | None, typer.Option(help="Allowed event types, comma-separated (default: all).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Display name (default: the slug).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a source and print its API key (shown this once only)."""
+    settings = get_settings()
+    source, key = _run(
+        lambda session: sources_service.create_source(
+            session,
+            slug,
+            transformer=transformer,
+            rate=rate or settings.default_rate,
+            burst=burst or settings.default_burst,
+            event_types=_split(events),
+            name=name,
+        )
+    )
+    if as_json:
+        _echo_json({"slug": source.slug, "api_key": key.api_key})
+        return
+    typer.echo(f"source {source.slug} created (rate {source.rate}, burst {source.burst})")
+    typer.echo(f"API key (shown once, store it now): {key.api_key}")
+    typer.echo(f"key id (for revoking): {key.id}")
+
+
+@sources_app.command("update")
+def sources_update(
+    slug: Annotated[str, typer.Argument(help="The source's slug.")],
+    rate: Annotated[str | None, typer.Option(help="New rate limit, e.g. 100/second.")] = None,
+    burst: Annotated[int | None, typer.Option(help="New burst.")] = None,
+    events: Annotated[str | None, typer.Option(help="New allowed event types.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a source's rate, burst or allowed event types."""
+    result = _run(
+        lambda session: sources_service.update_source(
+            session, slug, rate=rate, burst=burst, event_types=_split(events)
+        )
+    )
+    source = result.entity
+    if as_json:
+        _echo_json(
+            {
+                "slug": source.slug,
+                "rate": source.rate,
+                "burst": source.burst,
+                "events": source.allowed_event_types,
+                "action": result.action.value,
+            }
+        )
+        return
+    typer.echo(
+        f"source {source.slug} {result.action.value}: rate {source.rate}, burst {source.burst}, "
+        f"events {','.join(source.allowed_event_types)}"
+    )
+
+
+@sources_app.command("map-org")
+def sources_map_org(
+    slug: Annotated[str, typer.Argument(help="The source's slug.")],
+    external_code: Annotated[str, typer.Argument(help="The source's own organization code.")],
+    organization_key: Annotated[str, typer.Argument(help="The catalog organization key.")],
+) -> None:
+    """Let a source name an organization by its own code."""
+    result = _run(
+        lambda session: sources_service.map_organization_code(
+            session, slug, external_code, organization_key
+        )
+    )
+    typer.echo(f"{slug}: {external_code} → {organization_key} ({result.action.value})")
+
+
+@keys_app.command("create")
+def keys_create(
+    admin: Annotated[bool, typer.Option("--admin", help="An admin key.")] = False,
+    source: Annotated[
+        str | None, typer.Option(help="A further key for this source (e.g. to rotate).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an API key and print it (shown this once only)."""
+    if admin == (source is not None):
+        raise _fail("give exactly one of --admin or --source SLUG")
+
+    def create(session: Session) -> Any:
+        owner = sources_service.get_source(session, source) if source else None
+        return issue_key(session, source=owner)
+
+    key = _run(create)
+    if as_json:
+        _echo_json({"id": key.id, "api_key": key.api_key})
+        return
+    typer.echo(f"API key (shown once, store it now): {key.api_key}")
+    typer.echo(f"key id (for revoking): {key.id}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="The key itself, or its id.")],
+) -> None:
+    """Revoke an API key; it stops working at once."""
+    revoked = _run(lambda session: revoke_key(session, key))
+    typer.echo(f"key {revoked.id} revoked")
+
+
+@organizations_app.command("create")
+def organizations_create(
+    key: Annotated[str, typer.Argument(help="Organization key, e.g. MITx.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+) -> None:
+    """Create an organization, or update its name (idempotent)."""
+    result = _run(lambda session: ensure_organization(session, key, name))
+    typer.echo(f"organization {key} {result.action.value}")

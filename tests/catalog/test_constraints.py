@@ -298,9 +298,9 @@ def test_database_refuses_a_run_that_does_not_end_after_it_starts(
     insert(
         database,
         world,
-        lambda s, w: _run(w.course, "course-v1:MITx+DS101+1T2027a", "v-ok", end=START + timedelta(
-            seconds=1
-        )),
+        lambda s, w: _run(
+            w.course, "course-v1:MITx+DS101+1T2027a", "v-ok", end=START + timedelta(seconds=1)
+        ),
     )
     assert_refused(
         database, world, lambda s, w: _run(w.course, "course-v1:MITx+DS101+1T2027b", "v-2", end=end)

@@ -27,7 +27,7 @@ def make_run(status: RunStatus, go_live_date: datetime | None = None) -> CourseR
 
 def test_the_pairs_cover_every_move_between_two_different_states() -> None:
     every_move = {(a, b) for a, b in product(RunStatus, RunStatus) if a != b}
-    assert ALLOWED | ILLEGAL == every_move
+    assert every_move == ALLOWED | ILLEGAL
     assert not ALLOWED & ILLEGAL
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import count, product
 
 RUN_KEY_PREFIX = "course-v1:"
@@ -17,8 +17,9 @@ def course_key(organization_key: str, number: str) -> str:
 
 
 def run_term(start: datetime) -> str:
-    """The term of a run starting at `start`: `{ceil(month/4)}T{year}` (Jan to Apr is term 1)."""
-    return f"{math.ceil(start.month / 4)}T{start.year}"
+    """The term of a run starting at `start` (in UTC): `{ceil(month/4)}T{year}`, Jan-Apr is 1."""
+    moment = start.astimezone(UTC) if start.tzinfo is not None else start
+    return f"{math.ceil(moment.month / 4)}T{moment.year}"
 
 
 def letter_suffixes() -> Iterator[str]:

@@ -16,6 +16,9 @@ from catalog_gateway.errors import ErrorCode, InvalidValueError
 
 RowT = TypeVar("RowT")
 
+# Row ids are 32-bit INTEGERs on PostgreSQL: a cursor past that is not one we handed out.
+MAX_ROW_ID = 2**31 - 1
+
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[RowT]):
@@ -38,7 +41,7 @@ def decode_cursor(cursor: str) -> int:
         after = data["after"]
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
         raise _invalid_cursor() from error
-    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_ROW_ID:
         raise _invalid_cursor()
     return after
 
@@ -52,6 +55,8 @@ def paginate(
     limit: int,
 ) -> Page[RowT]:
     """Run `query` for one page ordered by `id_column`, starting after `cursor`."""
+    if limit < 1:
+        raise ValueError("a page holds at least one row")
     if cursor is not None:
         query = query.where(id_column > decode_cursor(cursor))
     rows = list(session.scalars(query.order_by(id_column).limit(limit + 1)).unique())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from limits import parse as parse_rate
+from limits import parse_many
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -114,15 +114,18 @@ def map_organization_code(
 
 
 def check_rate(rate: str) -> str:
-    """A rate in `limits` notation (`50/second`, `1000 per minute`), normalised."""
+    """One rate in `limits` notation (`50/second`, `1000 per minute`), normalised."""
     try:
-        item = parse_rate(rate)
-    except ValueError as error:
+        items = parse_many(rate)
+    except ValueError:
+        items = []
+    if len(items) != 1 or items[0].amount < 1:
         raise InvalidValueError(
-            f"rate {rate!r} is not understood; write it like 50/second or 3000/minute",
+            f"rate {rate!r} is not one positive rate; write it like 50/second or 3000/minute",
             code=ErrorCode.INVALID_RATE,
             field="rate",
-        ) from error
+        )
+    item = items[0]
     unit = item.GRANULARITY.name
     if item.multiples == 1:
         return f"{item.amount}/{unit}"

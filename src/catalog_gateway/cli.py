@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,6 +19,8 @@ from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import is_up_to_date, upgrade
 from catalog_gateway.errors import CatalogGatewayError
+from catalog_gateway.events.log import purge as purge_events
+from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import get_settings
 from catalog_gateway.sources import service as sources_service
 
@@ -27,10 +31,12 @@ sources_app = typer.Typer(
 )
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 organizations_app = typer.Typer(help="Organizations.", no_args_is_help=True)
+events_app = typer.Typer(help="The event log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
 app.add_typer(organizations_app, name="organizations")
+app.add_typer(events_app, name="events")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
 ResultT = TypeVar("ResultT")
@@ -233,3 +239,68 @@ def organizations_create(
     """Create an organization, or update its name (idempotent)."""
     result = _run(lambda session: ensure_organization(session, key, name))
     typer.echo(f"organization {key} {result.action.value}")
+
+
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30d`, `12h`, `90m`, `3600s`, `2w` → a timedelta."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text)
+    if match is None or int(match.group(1)) == 0:
+        raise typer.BadParameter(f"{text!r} is not a duration such as 30d, 12h or 90m")
+    return timedelta(**{_DURATION_UNITS[match.group(2)]: int(match.group(1))})
+
+
+@events_app.command("purge")
+def events_purge(
+    older_than: Annotated[
+        str | None,
+        typer.Option(help="Age, e.g. 30d or 12h (default: the retention setting, in days)."),
+    ] = None,
+) -> None:
+    """Delete event records received longer ago than that (events in progress are kept)."""
+    settings = get_settings()
+    age = (
+        parse_duration(older_than) if older_than else timedelta(days=settings.event_retention_days)
+    )
+    database = _database()
+    try:
+        if not is_up_to_date(database):
+            raise _fail("the database is not migrated: run `catalog-gateway db upgrade` first")
+        deleted = purge_events(database, age)
+    finally:
+        database.dispose()
+    typer.echo(f"{deleted} event records older than {older_than or f'{age.days}d'} deleted")
+
+
+@events_app.command("replay")
+def events_replay(
+    event_id: Annotated[str, typer.Argument(help="The event's id.")],
+    source: Annotated[str, typer.Option(help="The source that sent it.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Run a stored event that failed retryably again (it resumes at the failed step)."""
+    database = _database()
+    try:
+        if not is_up_to_date(database):
+            raise _fail("the database is not migrated: run `catalog-gateway db upgrade` first")
+        gateway = EventGateway(database)
+        handled = gateway.replay(gateway.profile_by_slug(source), event_id)
+    except CatalogGatewayError as error:
+        raise _fail(error.message) from error
+    finally:
+        database.dispose()
+    answer = handled.answer
+    if as_json:
+        typer.echo(answer.model_dump_json())
+    else:
+        typer.echo(f"event {answer.event_id}: {answer.status.value}")
+        for step in answer.steps:
+            typer.echo(
+                f"  {step.name:<20} {step.status.value:<8} {step.target or ''} {step.detail or ''}"
+            )
+        for issue in answer.errors:
+            typer.echo(f"  error {issue.code.value}: {issue.message}")
+    if answer.status.value not in ("applied", "unchanged"):
+        raise typer.Exit(code=1)

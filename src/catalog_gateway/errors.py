@@ -20,10 +20,37 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL_ERROR = "internal_error"
+    # Events: the envelope and its handling.
+    MALFORMED_JSON = "malformed_json"
+    INVALID_ENVELOPE = "invalid_envelope"
+    EVENT_TYPE_NOT_ALLOWED = "event_type_not_allowed"
+    EVENT_ID_REUSED = "event_id_reused"
+    EVENT_IN_PROGRESS = "event_in_progress"
+    TRANSFORM_FAILED = "transform_failed"
+    CATALOG_WRITE_FAILED = "catalog_write_failed"
+    BATCH_TOO_LARGE = "batch_too_large"
+    BATCH_ABORTED = "batch_aborted"
+    # Payload fields (schema).
+    REQUIRED = "required"
+    UNKNOWN_FIELD = "unknown_field"
+    INVALID_TYPE = "invalid_type"
+    INVALID_FORMAT = "invalid_format"
+    INVALID_CHOICE = "invalid_choice"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    OUT_OF_RANGE = "out_of_range"
+    INVALID_URL = "invalid_url"
+    INVALID_LANGUAGE = "invalid_language"
+    INVALID_CURRENCY = "invalid_currency"
+    INVALID_PRICE = "invalid_price"
+    INVALID_EFFORT = "invalid_effort"
+    INVALID_VALUE = "invalid_value"
     # Catalog references.
     UNKNOWN_ORGANIZATION = "unknown_organization"
     UNKNOWN_COURSE = "unknown_course"
     UNKNOWN_INSTRUCTOR = "unknown_instructor"
+    UNKNOWN_DEGREE = "unknown_degree"
+    DUPLICATE_ID = "duplicate_id"
     UNKNOWN_COURSE_TYPE = "unknown_course_type"
     UNKNOWN_RUN_TYPE = "unknown_run_type"
     RUN_TYPE_NOT_ALLOWED = "run_type_not_allowed"
@@ -39,6 +66,7 @@ class ErrorCode(StrEnum):
     DUPLICATE_SEAT = "duplicate_seat"
     ILLEGAL_STATUS_TRANSITION = "illegal_status_transition"
     STALE = "stale"
+    NEWER_DATA_KEPT = "newer_data_kept"
     INVALID_DATE = "invalid_date"
     # Sources and keys.
     SOURCE_EXISTS = "source_exists"
@@ -46,6 +74,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_KEY = "unknown_key"
     INVALID_RATE = "invalid_rate"
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
+    UNKNOWN_TRANSFORMER = "unknown_transformer"
 
 
 class CatalogGatewayError(Exception):

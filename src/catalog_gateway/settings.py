@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     )
     default_burst: int = Field(default=100, ge=1, description="Burst given to new sources.")
 
+    event_lease_seconds: int = Field(
+        default=120,
+        ge=1,
+        description="After this long, an event still `in_progress` (its process died) may be "
+        "sent again and resumes.",
+    )
+    event_retention_days: int = Field(
+        default=30, ge=1, description="`events purge` deletes records older than this by default."
+    )
+    batch_max_events: int = Field(
+        default=500, ge=1, description="Most events one `POST /api/v1/events/batch` may carry."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _use_psycopg_for_postgresql(cls, url: str) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from catalog_gateway import __version__
 from catalog_gateway.api.problems import install_problem_handlers
-from catalog_gateway.api.routers import catalog, health
+from catalog_gateway.api.routers import catalog, events, health
 from catalog_gateway.db.engine import Database
+from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import Settings, get_settings
 
 
@@ -32,7 +34,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.gateway = EventGateway(
+        database, lease=timedelta(seconds=settings.event_lease_seconds)
+    )
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(events.router)
     app.include_router(catalog.router)
     return app

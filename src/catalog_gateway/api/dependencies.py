@@ -13,6 +13,7 @@ from catalog_gateway.api.problems import ProblemError
 from catalog_gateway.auth.principal import Principal, principal_for_key
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import ErrorCode
+from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
@@ -90,6 +91,43 @@ class PageParams:
         self.limit = limit or settings.page_size_default
 
 
+SettingsDependency = Annotated[Settings, Depends(get_settings)]
 ReadSession = Annotated[Session, Depends(read_session)]
 Reader = Annotated[Principal | None, Depends(catalog_reader)]
 Paging = Annotated[PageParams, Depends()]
+
+
+def require_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    """Any caller with a live key."""
+    if principal is None:
+        raise ProblemError(
+            401,
+            ErrorCode.UNAUTHORIZED,
+            "send an API key: `Authorization: Bearer <key>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def require_source(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+    """A source's key: events come from sources, never from admins."""
+    if principal.source_id is None:
+        raise ProblemError(
+            403,
+            ErrorCode.FORBIDDEN,
+            "events are sent with a source's key; an admin key cannot send them",
+        )
+    return principal
+
+
+def get_gateway(request: Request) -> EventGateway:
+    """The app's event gateway."""
+    gateway: EventGateway = request.app.state.gateway
+    return gateway
+
+
+Caller = Annotated[Principal, Depends(require_principal)]
+SourceCaller = Annotated[Principal, Depends(require_source)]
+Gateway = Annotated[EventGateway, Depends(get_gateway)]

@@ -19,6 +19,7 @@ from catalog_gateway.errors import (
     NotFoundError,
     NotOwnerError,
 )
+from catalog_gateway.gateway.pointers import pointer
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -31,6 +32,16 @@ class Problem(BaseModel):
     status: int = Field(description="The HTTP status code.", examples=[404])
     detail: str = Field(description="What went wrong, for a person.")
     code: ErrorCode = Field(description="What went wrong, for a program.")
+    errors: list[ProblemField] | None = Field(
+        default=None, description="For a malformed body: each problem, with its JSON Pointer."
+    )
+
+
+class ProblemField(BaseModel):
+    """One problem of a malformed request body."""
+
+    path: str = Field(description="JSON Pointer into the request body.", examples=["/event_id"])
+    message: str
 
 
 class ProblemError(Exception):
@@ -51,12 +62,18 @@ class ProblemError(Exception):
 
 
 def problem_response(
-    status: int, code: ErrorCode, detail: str, headers: dict[str, str] | None = None
+    status: int,
+    code: ErrorCode,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    errors: list[ProblemField] | None = None,
 ) -> JSONResponse:
     """A `application/problem+json` answer."""
-    body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, code=code)
+    body = Problem(
+        title=HTTPStatus(status).phrase, status=status, detail=detail, code=code, errors=errors
+    )
     return JSONResponse(
-        body.model_dump(mode="json"),
+        body.model_dump(mode="json", exclude_none=True),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
@@ -105,6 +122,22 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        details = list(error.errors())
+        if any(item.get("type") == "json_invalid" for item in details):
+            return problem_response(
+                400, ErrorCode.MALFORMED_JSON, "the request body is not valid JSON"
+            )
+        body_errors = [item for item in details if tuple(item.get("loc", ()))[:1] == ("body",)]
+        if body_errors:
+            return problem_response(
+                400,
+                ErrorCode.INVALID_ENVELOPE,
+                "the request body is not a valid envelope: " + _describe(error),
+                errors=[
+                    ProblemField(path=pointer(item["loc"][1:]), message=item["msg"])
+                    for item in body_errors
+                ],
+            )
         return problem_response(400, ErrorCode.INVALID_REQUEST, _describe(error))
 
     @app.exception_handler(StarletteHTTPException)

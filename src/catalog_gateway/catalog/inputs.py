@@ -1,18 +1,28 @@
-"""What the catalog's upserts take: canonical field names, already mapped from a source's shape.
+"""The canonical shapes of catalog data: what upserts take and what the `canonical` transformer
+accepts as is (DESIGN §4 "canonical payloads").
 
-These are plain data; the gateway's validator checks references and rules before they arrive
-here, and the catalog service checks them again (it must stay safe on its own).
+The models check everything that one field can tell (types, lengths, formats, URLs, language
+tags, currencies, prices); `gateway.validation` adds what needs several fields or the catalog
+(dates in order, references); the catalog service checks references again on its own.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
+from catalog_gateway.catalog.fields import (
+    CurrencyCode,
+    ExternalId,
+    HttpUrl,
+    LanguageTag,
+    Price,
+    RequiredText,
+    UtcDateTime,
+)
 from catalog_gateway.catalog.models import Pacing, Restriction
 
 COURSE_NUMBER_PATTERN = r"^[A-Za-z0-9._-]+$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 
 
 class _Input(BaseModel):
@@ -22,121 +32,134 @@ class _Input(BaseModel):
 class PositionInput(_Input):
     """Where an instructor works."""
 
-    title: str | None = None
-    organization: str | None = None
+    title: str | None = Field(default=None, max_length=255, examples=["Professor"])
+    organization: str | None = Field(default=None, max_length=255, examples=["MIT"])
 
 
 class InstructorInput(_Input):
-    """An instructor, identified by the source's own id."""
+    """An instructor, identified by the source's own id (never by name)."""
 
-    external_id: str = Field(min_length=1, max_length=255)
-    given_name: str = Field(min_length=1, max_length=255)
-    family_name: str | None = Field(default=None, max_length=255)
-    email: str | None = Field(default=None, max_length=320)
-    bio: str | None = None
-    image_url: str | None = Field(default=None, max_length=2048)
+    external_id: ExternalId = Field(examples=["in-1"])
+    given_name: RequiredText = Field(examples=["Ada"])
+    family_name: str | None = Field(default=None, max_length=255, examples=["Lovelace"])
+    email: str | None = Field(default=None, max_length=320, examples=["ada@example.org"])
+    bio: str | None = Field(default=None, description="HTML allowed.")
+    image_url: HttpUrl | None = None
     position: PositionInput | None = None
 
 
 class EntitlementInput(_Input):
     """The course's own price, bought independently of a run."""
 
-    seat_type: str
-    price: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    seat_type: str = Field(examples=["paid-executive-education"])
+    price: Price
+    currency: CurrencyCode
 
 
 class FactInput(_Input):
     """A heading with a short text (marketing facts, certificate)."""
 
-    heading: str | None = None
-    blurb: str | None = None
+    heading: str | None = Field(default=None, examples=["90%"])
+    blurb: str | None = Field(default=None, examples=["of learners would recommend it"])
 
 
 class MarketingInput(_Input):
     """Marketing metadata shown on landing pages."""
 
-    external_url: str | None = None
-    organic_url: str | None = None
-    lead_capture_form_url: str | None = None
+    external_url: HttpUrl | None = Field(default=None, description="The paid landing page.")
+    organic_url: HttpUrl | None = None
+    lead_capture_form_url: HttpUrl | None = None
     certificate: FactInput | None = None
     facts: list[FactInput] = Field(default_factory=list)
-    marketing_type: str | None = None
+    marketing_type: str | None = Field(default=None, max_length=64, examples=["short_course"])
 
 
 class CourseInput(_Input):
-    """A course. `organization` is an organization key or the source's own code for it."""
+    """A course. Its key `ORG+NUMBER` is derived when it is created and kept."""
 
-    external_id: str = Field(min_length=1, max_length=255)
-    organization: str = Field(min_length=1, max_length=255)
-    number: str = Field(min_length=1, max_length=255, pattern=COURSE_NUMBER_PATTERN)
-    title: str = Field(min_length=1, max_length=255)
-    course_type: str = Field(min_length=1)
+    external_id: ExternalId = Field(examples=["xe-7001"])
+    organization: RequiredText = Field(
+        description="An organization key, or the source's own code mapped to one.",
+        examples=["MITx"],
+    )
+    number: RequiredText = Field(pattern=COURSE_NUMBER_PATTERN, examples=["DS101"])
+    title: RequiredText = Field(examples=["Data Science for Leaders"])
+    course_type: RequiredText = Field(examples=["executive-education-2u"])
     short_description: str | None = None
-    full_description: str | None = None
+    full_description: str | None = Field(default=None, description="HTML allowed.")
     outcome: str | None = None
     syllabus: str | None = None
     prerequisites: str | None = None
     faq: str | None = None
     learner_testimonials: str | None = None
-    level: str | None = None
-    subjects: list[str] = Field(default_factory=list)
-    image_url: str | None = None
-    video_url: str | None = None
+    level: str | None = Field(default=None, examples=["introductory"])
+    subjects: list[str] = Field(
+        default_factory=list,
+        description="Subject slugs, primary first.",
+        examples=[["computer-science"]],
+    )
+    image_url: HttpUrl | None = None
+    video_url: HttpUrl | None = None
     entitlement: EntitlementInput | None = None
     marketing: MarketingInput | None = None
     organization_short_code_override: str | None = Field(default=None, max_length=64)
-    organization_logo_override: str | None = None
+    organization_logo_override: HttpUrl | None = None
 
 
 class SeatInput(_Input):
     """A seat of a run; unique by (type, currency) inside the run."""
 
-    type: str
-    price: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    upgrade_deadline: AwareDatetime | None = None
+    type: RequiredText = Field(examples=["paid-executive-education"])
+    price: Price
+    currency: CurrencyCode
+    upgrade_deadline: UtcDateTime | None = None
 
 
 class CourseRunInput(_Input):
-    """A run of a course; `staff` lists instructor external ids of the same source."""
+    """A run of a course, matched by `external_id` (the source's variant id), else by dates."""
 
-    external_id: str | None = Field(default=None, min_length=1, max_length=255)
-    start: AwareDatetime
-    end: AwareDatetime
+    external_id: ExternalId | None = Field(default=None, examples=["0b6f9a52-variant"])
+    start: UtcDateTime
+    end: UtcDateTime
     pacing: Pacing
-    run_type: str
-    enrollment_start: AwareDatetime | None = None
-    enrollment_end: AwareDatetime | None = None
-    go_live_date: AwareDatetime | None = None
-    min_effort: int | None = Field(default=None, ge=0)
-    max_effort: int | None = Field(default=None, ge=0)
-    weeks_to_complete: int | None = Field(default=None, ge=0)
-    content_language: str | None = None
-    transcript_languages: list[str] = Field(default_factory=list)
-    staff: list[str] = Field(default_factory=list)
+    run_type: RequiredText = Field(examples=["paid-executive-education"])
+    enrollment_start: UtcDateTime | None = None
+    enrollment_end: UtcDateTime | None = None
+    go_live_date: UtcDateTime | None = Field(
+        default=None, description="Before this date a published run is only `reviewed`."
+    )
+    min_effort: int | None = Field(default=None, ge=0, le=168, description="Hours per week.")
+    max_effort: int | None = Field(default=None, ge=0, le=168, description="Hours per week.")
+    weeks_to_complete: int | None = Field(default=None, ge=0, le=520)
+    content_language: LanguageTag | None = None
+    transcript_languages: list[LanguageTag] = Field(default_factory=list)
+    staff: list[str] = Field(
+        default_factory=list, description="Instructor external ids, in display order."
+    )
     seats: list[SeatInput] = Field(default_factory=list)
-    restriction: Restriction | None = None
-    fixed_price_usd: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    restriction: Restriction | None = Field(
+        default=None, description="A restricted run never sets the course's public price."
+    )
+    fixed_price_usd: Price | None = None
 
 
 class DegreeInput(_Input):
     """A degree; `courses` are course external ids (of the same source) or course keys."""
 
-    external_id: str = Field(min_length=1, max_length=255)
-    marketing_slug: str = Field(min_length=1, max_length=255)
-    title: str = Field(min_length=1, max_length=255)
-    program_type: str
-    organization: str = Field(min_length=1, max_length=255)
-    subtitle: str | None = None
+    external_id: ExternalId = Field(examples=["deg-1"])
+    marketing_slug: RequiredText = Field(pattern=SLUG_PATTERN, examples=["masters-data-science"])
+    title: RequiredText = Field(examples=["Master of Data Science"])
+    program_type: RequiredText = Field(examples=["masters"])
+    organization: RequiredText = Field(examples=["MITx"])
+    subtitle: str | None = Field(default=None, max_length=255)
     overview: str | None = None
-    card_image_url: str | None = None
-    courses: list[str] = Field(default_factory=list)
+    card_image_url: HttpUrl | None = None
+    courses: list[str] = Field(default_factory=list, examples=[["xe-7001", "MITx+DS102"]])
     specializations: list[str] = Field(default_factory=list)
     level: str | None = None
     primary_subject: str | None = None
-    content_language: str | None = None
-    external_url: str | None = None
-    organic_url: str | None = None
-    lead_capture_form_url: str | None = None
+    content_language: LanguageTag | None = None
+    external_url: HttpUrl | None = None
+    organic_url: HttpUrl | None = None
+    lead_capture_form_url: HttpUrl | None = None
     organization_short_code_override: str | None = Field(default=None, max_length=64)

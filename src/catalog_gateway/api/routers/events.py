@@ -1,0 +1,334 @@
+"""Events: send one or a batch, read the event log, and the schemas of event types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from catalog_gateway.api.dependencies import (
+    Caller,
+    Gateway,
+    Paging,
+    ReadSession,
+    SettingsDependency,
+    SourceCaller,
+)
+from catalog_gateway.api.problems import ProblemError, problem_responses
+from catalog_gateway.auth.principal import Principal
+from catalog_gateway.errors import ErrorCode
+from catalog_gateway.events import log
+from catalog_gateway.events.envelope import Envelope
+from catalog_gateway.events.models import EventRecord
+from catalog_gateway.events.payloads import payload_schema
+from catalog_gateway.events.results import EventAnswer, EventIssue, EventStatus
+from catalog_gateway.events.types import EventType
+from catalog_gateway.gateway.batch import ErrorPolicy, handle_batch
+from catalog_gateway.gateway.schema_errors import field_errors
+from catalog_gateway.gateway.service import SourceProfile
+from catalog_gateway.transformers.registry import get_transformer
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+_EVENT_ANSWERS: dict[int | str, dict[str, Any]] = {
+    status: {"model": EventAnswer, "description": description}
+    for status, description in {
+        200: "applied, unchanged or planned",
+        403: "rejected: not_owner or event_type_not_allowed",
+        409: "stale, or conflict (event_id_reused, event_in_progress)",
+        422: "rejected: the transform or validation failed; nothing was written",
+        502: "failed at an external step; catalog writes committed, not published",
+        503: "failed: the catalog database failed; nothing was written, send it again",
+    }.items()
+}
+
+
+@router.post(
+    "/events",
+    summary="Send one event; answered synchronously with its step trace",
+    responses={**_EVENT_ANSWERS, **problem_responses(400, 401, 403)},
+)
+async def post_event(
+    envelope: Envelope,
+    caller: SourceCaller,
+    gateway: Gateway,
+    dry_run: Annotated[
+        bool, Query(description="Transform, validate and plan only; write nothing.")
+    ] = False,
+) -> JSONResponse:
+    source = await run_in_threadpool(_profile, gateway, caller)
+    handled = await run_in_threadpool(gateway.handle, source, envelope, dry_run=dry_run)
+    headers = {REPLAYED_HEADER: "true"} if handled.replayed else None
+    return _answer_response(handled.answer, headers)
+
+
+class BatchRequest(BaseModel):
+    """Up to `batch_max_events` events, answered one by one."""
+
+    events: list[dict[str, Any]] = Field(description="Envelopes, as for POST /api/v1/events.")
+    error_policy: ErrorPolicy = Field(
+        default=ErrorPolicy.INDEPENDENT,
+        description="`independent`: each event stands alone. `all_or_nothing`: if any event is "
+        "refused, nothing of the batch is written.",
+    )
+
+
+class BatchAnswer(BaseModel):
+    """One answer per event, in request order, and how many ended in each status."""
+
+    results: list[EventAnswer]
+    summary: dict[str, int]
+
+
+@router.post(
+    "/events/batch",
+    summary="Send up to 500 events; each is answered, in request order",
+    responses=problem_responses(400, 401, 403, 413),
+)
+async def post_batch(
+    batch: BatchRequest, caller: SourceCaller, gateway: Gateway, settings: SettingsDependency
+) -> BatchAnswer:
+    if len(batch.events) > settings.batch_max_events:
+        raise ProblemError(
+            413,
+            ErrorCode.BATCH_TOO_LARGE,
+            f"a batch holds at most {settings.batch_max_events} events; "
+            f"this one has {len(batch.events)}",
+        )
+    source = await run_in_threadpool(_profile, gateway, caller)
+    parsed = [_parse_envelope(source.slug, raw) for raw in batch.events]
+    envelopes = [item for item in parsed if isinstance(item, Envelope)]
+    if batch.error_policy is ErrorPolicy.ALL_OR_NOTHING and len(envelopes) < len(parsed):
+        answers = [
+            item if isinstance(item, EventAnswer) else _aborted(source.slug, item)
+            for item in parsed
+        ]
+    else:
+        handled = await run_in_threadpool(
+            handle_batch, gateway, source, envelopes, batch.error_policy
+        )
+        answers_by_envelope = iter(h.answer for h in handled)
+        answers = [
+            next(answers_by_envelope) if isinstance(item, Envelope) else item for item in parsed
+        ]
+    summary = dict.fromkeys(
+        (status.value for status in EventStatus if status is not EventStatus.IN_PROGRESS), 0
+    )
+    for answer in answers:
+        summary[answer.status.value] += 1
+    return BatchAnswer(results=answers, summary=summary)
+
+
+def _parse_envelope(source: str, raw: dict[str, Any]) -> Envelope | EventAnswer:
+    """An envelope, or the rejection that answers a malformed one in its place."""
+    try:
+        return Envelope.model_validate(raw)
+    except ValidationError as error:
+        event_id = raw.get("event_id")
+        event_type = raw.get("event_type")
+        return EventAnswer(
+            event_id=event_id if isinstance(event_id, str) else "",
+            event_type=event_type if isinstance(event_type, str) else "",
+            source=source,
+            status=EventStatus.REJECTED,
+            errors=[
+                EventIssue(
+                    code=ErrorCode.INVALID_ENVELOPE,
+                    message=message,
+                    step="envelope",
+                    path=path,
+                )
+                for _code, message, path in field_errors(error)
+            ],
+        )
+
+
+def _aborted(source: str, envelope: Envelope) -> EventAnswer:
+    return EventAnswer(
+        event_id=envelope.event_id,
+        event_type=envelope.event_type.value,
+        source=source,
+        status=EventStatus.REJECTED,
+        errors=[
+            EventIssue(
+                code=ErrorCode.BATCH_ABORTED,
+                message="not applied: an envelope of this all_or_nothing batch is malformed, "
+                "so nothing of the batch was written",
+                step="batch",
+            )
+        ],
+    )
+
+
+class EventRecordOut(EventAnswer):
+    """An event as the log keeps it."""
+
+    occurred_at: datetime
+    received_at: datetime
+    updated_at: datetime
+    attempts: int = Field(description="How many times the event was run (resumes included).")
+
+
+class EventDetailOut(EventRecordOut):
+    """One event with its payloads: as the source sent it, and in the canonical shape."""
+
+    raw_payload: dict[str, Any]
+    canonical_payload: dict[str, Any] | None
+
+
+class EventPage(BaseModel):
+    """A page of the event log."""
+
+    results: list[EventRecordOut]
+    next: str | None
+
+
+@router.get(
+    "/events",
+    summary="The event log: the caller's events (an admin sees all)",
+    responses=problem_responses(400, 401, 404),
+)
+def list_events(
+    session: ReadSession,
+    caller: Caller,
+    paging: Paging,
+    status: Annotated[EventStatus | None, Query()] = None,
+    event_type: Annotated[EventType | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="Received at or after.")] = None,
+    source: Annotated[str | None, Query(description="Admin only: one source's events.")] = None,
+) -> EventPage:
+    filters = log.EventFilter(
+        source_id=_source_scope(session, caller, source),
+        status=status.value if status else None,
+        event_type=event_type.value if event_type else None,
+        since=since,
+    )
+    page = log.list_events(session, filters, cursor=paging.cursor, limit=paging.limit)
+    return EventPage(results=[_record_out(record) for record in page.results], next=page.next)
+
+
+@router.get(
+    "/events/{event_id}",
+    summary="One event's stored answer and payloads",
+    responses=problem_responses(400, 401, 404),
+)
+def get_event(
+    session: ReadSession,
+    caller: Caller,
+    event_id: str,
+    source: Annotated[str | None, Query(description="Admin only: the event's source.")] = None,
+) -> EventDetailOut:
+    source_id = _source_scope(session, caller, source)
+    if source_id is None:
+        raise ProblemError(400, ErrorCode.INVALID_REQUEST, "an admin must name the ?source=")
+    record = log.get_event(session, source_id, event_id)
+    if record is None:
+        raise ProblemError(404, ErrorCode.NOT_FOUND, f"no event {event_id!r}")
+    return EventDetailOut(
+        **_record_out(record).model_dump(),
+        raw_payload=record.raw_payload,
+        canonical_payload=record.canonical_payload,
+    )
+
+
+class EventTypeOut(BaseModel):
+    """An event type and where its canonical schema is."""
+
+    name: EventType
+    description: str
+    schema_url: str
+
+
+@router.get("/event-types", summary="The event types", tags=["schemas"])
+def list_event_types() -> list[EventTypeOut]:
+    from catalog_gateway.events.payloads import PAYLOAD_MODELS
+
+    return [
+        EventTypeOut(
+            name=event_type,
+            description=(PAYLOAD_MODELS[event_type].__doc__ or "").strip(),
+            schema_url=f"/api/v1/event-types/{event_type.value}/schema",
+        )
+        for event_type in EventType
+    ]
+
+
+@router.get(
+    "/event-types/{name}/schema",
+    summary="The canonical JSON Schema of an event type's payload",
+    tags=["schemas"],
+    responses=problem_responses(404),
+)
+def event_type_schema(name: str) -> dict[str, Any]:
+    return payload_schema(_event_type(name))
+
+
+@router.get(
+    "/sources/{slug}/schema/{event_type}",
+    summary="The source's own input JSON Schema for an event type, if its transformer declares one",
+    tags=["schemas"],
+    responses=problem_responses(404),
+)
+def source_schema(session: ReadSession, slug: str, event_type: str) -> dict[str, Any]:
+    source = log.source_by_slug(session, slug)
+    if source is None:
+        raise ProblemError(404, ErrorCode.NOT_FOUND, f"no source {slug!r}")
+    schema = get_transformer(source.transformer).input_schema(_event_type(event_type))
+    if schema is None:
+        raise ProblemError(
+            404,
+            ErrorCode.NOT_FOUND,
+            f"transformer {source.transformer!r} declares no input schema for {event_type}",
+        )
+    return schema
+
+
+def _profile(gateway: Gateway, caller: Principal) -> SourceProfile:
+    assert caller.source_id is not None
+    profile = gateway.profile(caller.source_id)
+    if profile is None:
+        raise ProblemError(401, ErrorCode.UNAUTHORIZED, "the key's source no longer exists")
+    return profile
+
+
+def _answer_response(answer: EventAnswer, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        answer.model_dump(mode="json"), status_code=answer.http_status, headers=headers
+    )
+
+
+def _event_type(name: str) -> EventType:
+    try:
+        return EventType(name)
+    except ValueError:
+        raise ProblemError(404, ErrorCode.NOT_FOUND, f"no event type {name!r}") from None
+
+
+def _source_scope(session: ReadSession, caller: Principal, source: str | None) -> int | None:
+    """A source sees its own events; an admin sees all, or one source's with ?source=."""
+    if not caller.is_admin:
+        if source is not None and source != caller.source_slug:
+            raise ProblemError(403, ErrorCode.FORBIDDEN, "a source reads only its own events")
+        return caller.source_id
+    if source is None:
+        return None
+    found = log.source_by_slug(session, source)
+    if found is None:
+        raise ProblemError(404, ErrorCode.NOT_FOUND, f"no source {source!r}")
+    return found.id
+
+
+def _record_out(record: EventRecord) -> EventRecordOut:
+    answer = log.answer_of(record)
+    return EventRecordOut(
+        **answer.model_dump(),
+        occurred_at=record.occurred_at,
+        received_at=record.received_at,
+        updated_at=record.updated_at,
+        attempts=record.attempts,
+    )

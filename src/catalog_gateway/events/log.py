@@ -1,0 +1,223 @@
+"""The event log: claiming an event's idempotency key, storing its answer, reading it back.
+
+(source, event_id) is the key. A new event is first *claimed* (stored `in_progress`) in a short
+transaction of its own, so a concurrent duplicate sees it and is answered 409
+`event_in_progress` instead of running twice. An `in_progress` record older than the lease is
+taken as left behind by a crashed process and may be claimed again (resumed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from catalog_gateway.catalog.pagination import Page, paginate
+from catalog_gateway.db.base import utcnow
+from catalog_gateway.db.engine import Database
+from catalog_gateway.events.envelope import Envelope
+from catalog_gateway.events.models import EventRecord
+from catalog_gateway.events.results import EventAnswer, EventStatus
+from catalog_gateway.sources.models import Source
+
+
+class ClaimKind(StrEnum):
+    """What claiming an event's key found."""
+
+    NEW = "new"
+    RESUME = "resume"
+    REPLAY = "replay"
+    REUSED = "reused"
+    IN_PROGRESS = "in_progress"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The outcome of a claim: the record to run under, or the stored answer."""
+
+    kind: ClaimKind
+    record_id: int | None = None
+    stored: EventAnswer | None = None
+
+
+def payload_hash(event_type: str, payload: dict[str, Any]) -> str:
+    """What makes two events with one id the same event: the type and the payload."""
+    canonical = json.dumps(
+        {"event_type": event_type, "payload": payload},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def claim(database: Database, source_id: int, envelope: Envelope, lease: timedelta) -> Claim:
+    """Claim the event's key for this request, or say why not."""
+    digest = payload_hash(envelope.event_type.value, envelope.payload)
+    try:
+        with database.unit_of_work() as session:
+            record = _find(session, source_id, envelope.event_id)
+            if record is None:
+                record = EventRecord(
+                    source_id=source_id,
+                    event_id=envelope.event_id,
+                    event_type=envelope.event_type.value,
+                    payload_hash=digest,
+                    raw_payload=envelope.payload,
+                    status=EventStatus.IN_PROGRESS.value,
+                    occurred_at=envelope.occurred_at,
+                )
+                session.add(record)
+                session.flush()
+                return Claim(ClaimKind.NEW, record.id)
+            return _claim_existing(record, digest, lease)
+    except IntegrityError:
+        # Another request inserted the same key between our read and our insert.
+        with database.read() as session:
+            record = _find(session, source_id, envelope.event_id)
+            assert record is not None
+            return _existing_without_resume(record, digest)
+
+
+def _claim_existing(record: EventRecord, digest: str, lease: timedelta) -> Claim:
+    if record.payload_hash != digest:
+        return Claim(ClaimKind.REUSED, record.id, _stored(record))
+    status = EventStatus(record.status)
+    abandoned = status is EventStatus.IN_PROGRESS and record.updated_at < utcnow() - lease
+    if (status is EventStatus.FAILED and record.retryable) or abandoned:
+        record.status = EventStatus.IN_PROGRESS.value
+        record.attempts += 1
+        record.updated_at = utcnow()
+        return Claim(ClaimKind.RESUME, record.id)
+    if status is EventStatus.IN_PROGRESS:
+        return Claim(ClaimKind.IN_PROGRESS, record.id)
+    return Claim(ClaimKind.REPLAY, record.id, _stored(record))
+
+
+def _existing_without_resume(record: EventRecord, digest: str) -> Claim:
+    if record.payload_hash != digest:
+        return Claim(ClaimKind.REUSED, record.id, _stored(record))
+    if record.status == EventStatus.IN_PROGRESS.value:
+        return Claim(ClaimKind.IN_PROGRESS, record.id)
+    return Claim(ClaimKind.REPLAY, record.id, _stored(record))
+
+
+def finish(
+    database: Database,
+    record_id: int,
+    answer: EventAnswer,
+    canonical_payload: dict[str, Any] | None,
+) -> None:
+    """Store the event's answer (its status, trace, errors, warnings and timings)."""
+    with database.unit_of_work() as session:
+        record = session.get(EventRecord, record_id)
+        assert record is not None
+        record.status = answer.status.value
+        record.http_status = answer.http_status
+        record.retryable = answer.retryable
+        record.steps = [step.model_dump(mode="json") for step in answer.steps]
+        record.errors = [error.model_dump(mode="json") for error in answer.errors]
+        record.warnings = [warning.model_dump(mode="json") for warning in answer.warnings]
+        record.products = answer.products.model_dump(mode="json")
+        record.duration_ms = answer.duration_ms
+        record.canonical_payload = canonical_payload
+        record.updated_at = utcnow()
+
+
+def release(database: Database, record_id: int) -> None:
+    """Forget a claim that produced no answer worth keeping (an unexpected crash)."""
+    with database.unit_of_work() as session:
+        record = session.get(EventRecord, record_id)
+        if record is not None and record.status == EventStatus.IN_PROGRESS.value:
+            if record.attempts > 1:
+                record.status = EventStatus.FAILED.value
+                record.retryable = True
+            else:
+                session.delete(record)
+
+
+def answer_of(record: EventRecord) -> EventAnswer:
+    """The stored answer of a record."""
+    return _stored(record)
+
+
+def _stored(record: EventRecord) -> EventAnswer:
+    return EventAnswer.model_validate(
+        {
+            "event_id": record.event_id,
+            "event_type": record.event_type,
+            "source": record.source.slug,
+            "status": record.status,
+            "retryable": record.retryable,
+            "duration_ms": record.duration_ms or 0.0,
+            "steps": record.steps,
+            "products": record.products,
+            "errors": record.errors,
+            "warnings": record.warnings,
+        }
+    )
+
+
+def _find(session: Session, source_id: int, event_id: str) -> EventRecord | None:
+    return session.scalar(
+        select(EventRecord)
+        .where(EventRecord.source_id == source_id, EventRecord.event_id == event_id)
+        .options(selectinload(EventRecord.source))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Event log filters; None means 'any'."""
+
+    source_id: int | None = None
+    status: str | None = None
+    event_type: str | None = None
+    since: datetime | None = None
+
+
+def list_events(
+    session: Session, filters: EventFilter, *, cursor: str | None, limit: int
+) -> Page[EventRecord]:
+    """Event records, oldest first, each page after `cursor`."""
+    query = select(EventRecord).options(selectinload(EventRecord.source))
+    if filters.source_id is not None:
+        query = query.where(EventRecord.source_id == filters.source_id)
+    if filters.status is not None:
+        query = query.where(EventRecord.status == filters.status)
+    if filters.event_type is not None:
+        query = query.where(EventRecord.event_type == filters.event_type)
+    if filters.since is not None:
+        query = query.where(EventRecord.received_at >= filters.since)
+    return paginate(session, query, EventRecord.id, cursor=cursor, limit=limit)
+
+
+def get_event(session: Session, source_id: int, event_id: str) -> EventRecord | None:
+    """One record by its key."""
+    return _find(session, source_id, event_id)
+
+
+def source_by_slug(session: Session, slug: str) -> Source | None:
+    """A source by slug (for admin reads)."""
+    return session.scalar(select(Source).where(Source.slug == slug))
+
+
+def purge(database: Database, older_than: timedelta) -> int:
+    """Delete finished records received more than `older_than` ago; returns how many."""
+    cutoff = utcnow() - older_than
+    with database.unit_of_work() as session:
+        result = session.execute(
+            delete(EventRecord).where(
+                EventRecord.received_at < cutoff,
+                EventRecord.status != EventStatus.IN_PROGRESS.value,
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,119 @@
+"""The answer to an event (DESIGN §4): status, step trace, products, errors and warnings."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from catalog_gateway.errors import ErrorCode
+
+
+class EventStatus(StrEnum):
+    """How an event ended."""
+
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"
+    PLANNED = "planned"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    STALE = "stale"
+    CONFLICT = "conflict"
+    IN_PROGRESS = "in_progress"
+
+
+HTTP_STATUS = {
+    EventStatus.APPLIED: 200,
+    EventStatus.UNCHANGED: 200,
+    EventStatus.PLANNED: 200,
+    EventStatus.REJECTED: 422,
+    EventStatus.STALE: 409,
+    EventStatus.CONFLICT: 409,
+    EventStatus.FAILED: 502,
+    EventStatus.IN_PROGRESS: 409,
+}
+
+
+class StepStatus(StrEnum):
+    """How one step ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    PLANNED = "planned"
+
+
+class System(StrEnum):
+    """Where a step acts."""
+
+    GATEWAY = "gateway"
+    CATALOG = "catalog"
+    ECOMMERCE = "ecommerce"
+
+
+class EventIssue(BaseModel):
+    """An error or a warning: what, where in the canonical payload, and where in the source's."""
+
+    code: ErrorCode = Field(description="Machine-readable; see docs/events.md.")
+    message: str = Field(description="Written for the integrator.")
+    step: str = Field(description="The step that found it.", examples=["validate"])
+    path: str | None = Field(
+        default=None,
+        description="JSON Pointer into the canonical payload.",
+        examples=["/course_runs/0/end"],
+    )
+    source_path: str | None = Field(
+        default=None,
+        description="JSON Pointer into the payload as the source sent it.",
+        examples=["/variant/endDate"],
+    )
+    detail: str | None = Field(default=None, description="Raw detail from a downstream system.")
+
+
+class StepRecord(BaseModel):
+    """One step of the trace."""
+
+    name: str = Field(examples=["course.upsert"])
+    status: StepStatus
+    duration_ms: float = 0.0
+    target: str | None = Field(default=None, examples=["course:MITx+DS101"])
+    action: str | None = Field(default=None, examples=["created"])
+    system: System = System.GATEWAY
+    detail: str | None = None
+
+
+class Products(BaseModel):
+    """What the event touched, by public identity."""
+
+    courses: list[str] = Field(default_factory=list)
+    course_runs: list[str] = Field(default_factory=list)
+    instructors: list[str] = Field(default_factory=list)
+    degrees: list[str] = Field(default_factory=list)
+
+
+class EventAnswer(BaseModel):
+    """The answer to one event; also what the event log keeps."""
+
+    event_id: str
+    event_type: str
+    source: str
+    status: EventStatus
+    retryable: bool = False
+    duration_ms: float = 0.0
+    steps: list[StepRecord] = Field(default_factory=list)
+    products: Products = Field(default_factory=Products)
+    errors: list[EventIssue] = Field(default_factory=list)
+    warnings: list[EventIssue] = Field(default_factory=list)
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status this answer is sent with."""
+        codes = {error.code for error in self.errors}
+        if self.status is EventStatus.REJECTED and codes & _FORBIDDEN_CODES:
+            return 403
+        if self.status is EventStatus.FAILED and ErrorCode.CATALOG_WRITE_FAILED in codes:
+            return 503
+        return HTTP_STATUS[self.status]
+
+
+_FORBIDDEN_CODES = frozenset({ErrorCode.NOT_OWNER, ErrorCode.EVENT_TYPE_NOT_ALLOWED})

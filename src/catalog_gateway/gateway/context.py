@@ -1,0 +1,62 @@
+"""What the steps of one event share while it runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from catalog_gateway.catalog.models import Course, CourseRun
+from catalog_gateway.catalog.vocabulary import Vocabulary
+from catalog_gateway.errors import ErrorCode
+from catalog_gateway.events.results import Products
+from catalog_gateway.gateway.validation import Finding
+from catalog_gateway.sources.models import Source
+
+
+@dataclass(slots=True)
+class StepContext:
+    """The event's facts, the open session of the phase running, and what earlier steps made."""
+
+    source_id: int
+    vocabulary: Vocabulary
+    occurred_at: datetime
+    now: datetime
+    session: Session | None = None
+    source: Source | None = None
+    course: Course | None = None
+    runs: dict[int, CourseRun] = field(default_factory=dict)
+    kept_runs: set[int] = field(default_factory=set)
+    products: Products = field(default_factory=Products)
+    warnings: list[Finding] = field(default_factory=list)
+
+    def open(self, session: Session) -> None:
+        """Start a phase on `session`."""
+        self.session = session
+        self.source = session.get(Source, self.source_id)
+
+    @property
+    def db(self) -> Session:
+        """The session of the phase running (steps run only inside a phase)."""
+        if self.session is None:
+            raise RuntimeError("a step ran outside a phase")
+        return self.session
+
+    @property
+    def owner(self) -> Source:
+        """The source sending the event, in the phase's session."""
+        if self.source is None:
+            raise RuntimeError("a step ran outside a phase")
+        return self.source
+
+    def keep_newer(self, label: str, path: str | None, step: str) -> str:
+        """Note that a part of the event was older than the catalog's data and left alone."""
+        message = f"{label} was changed by a later event; this event's older data was not applied"
+        self.warnings.append(Finding(ErrorCode.NEWER_DATA_KEPT, message, path, step))
+        return message
+
+    def note(self, products: list[str], identity: str) -> None:
+        """Add `identity` to a products list once."""
+        if identity not in products:
+            products.append(identity)

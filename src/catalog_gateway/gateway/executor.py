@@ -1,0 +1,175 @@
+"""Runs a plan: the catalog phase in one transaction, then external steps, then publication.
+
+A failing catalog step rolls the whole phase back (nothing is written) and every later step is
+`skipped`. External steps run after the commit; a run is published only if its external steps
+succeeded, so nothing is ever published with a price ecommerce does not know.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from catalog_gateway.db.engine import Database
+from catalog_gateway.errors import CatalogGatewayError, ErrorCode, StaleEventError
+from catalog_gateway.events.results import EventStatus, StepStatus, System
+from catalog_gateway.gateway.context import StepContext
+from catalog_gateway.gateway.locks import lock_products
+from catalog_gateway.gateway.plans import EventPlan, PlannedStep
+from catalog_gateway.gateway.pointers import join
+from catalog_gateway.gateway.trace import Trace
+from catalog_gateway.gateway.validation import Finding
+
+# A unique-key race between two processes creating the same product is resolved by running the
+# catalog phase once more: the second time, the winner's row is found and updated instead.
+_CATALOG_ATTEMPTS = 2
+
+
+@dataclass(slots=True)
+class Execution:
+    """How a plan ended: a status (None = every step succeeded) and the errors."""
+
+    status: EventStatus | None = None
+    retryable: bool = False
+    errors: list[Finding] = field(default_factory=list)
+
+
+def execute(database: Database, plan: EventPlan, context: StepContext, trace: Trace) -> Execution:
+    """Run every phase of `plan`, recording each step in `trace`."""
+    execution = catalog_phase(database, plan, context, trace)
+    if execution.status is None:
+        after_commit(database, plan, context, trace)
+    return execution
+
+
+def catalog_phase(
+    database: Database, plan: EventPlan, context: StepContext, trace: Trace
+) -> Execution:
+    """The catalog steps in one transaction of their own: all written, or none."""
+    recorded = len(trace.steps)
+    for attempt in range(1, _CATALOG_ATTEMPTS + 1):
+        del trace.steps[recorded:]
+        try:
+            with database.unit_of_work() as session:
+                lock_products(session, plan.lock_names(session))
+                execution = run_catalog_steps(session, plan, context, trace)
+                if execution.status is not None:
+                    raise _RollbackRequestedError(execution)
+            return execution
+        except _RollbackRequestedError as rollback:
+            return rollback.execution
+        except IntegrityError:
+            if attempt == _CATALOG_ATTEMPTS:
+                return fail_catalog(plan, trace, database_failure())
+        except SQLAlchemyError:
+            return fail_catalog(plan, trace, database_failure())
+    raise AssertionError("unreachable")
+
+
+def run_catalog_steps(
+    session: Session, plan: EventPlan, context: StepContext, trace: Trace
+) -> Execution:
+    """The catalog steps on `session`; a domain error ends them (the caller rolls back)."""
+    current: PlannedStep | None = None
+    context.open(session)
+    try:
+        for current in plan.catalog:
+            with trace.step(current.spec) as outcome:
+                current.perform(context, outcome)
+    except StaleEventError as error:
+        return fail_catalog(
+            plan, trace, Execution(EventStatus.STALE, errors=[_finding(error, current)]), current
+        )
+    except CatalogGatewayError as error:
+        return fail_catalog(
+            plan, trace, Execution(EventStatus.REJECTED, errors=[_finding(error, current)]), current
+        )
+    finally:
+        context.session = None
+    return Execution()
+
+
+def after_commit(database: Database, plan: EventPlan, context: StepContext, trace: Trace) -> None:
+    """External steps, then the publication of every run whose external steps succeeded."""
+    publishable = _external_phase(plan, context, trace)
+    _publication_phase(database, plan, context, trace, publishable)
+
+
+class _RollbackRequestedError(Exception):
+    def __init__(self, execution: Execution) -> None:
+        super().__init__("roll back")
+        self.execution = execution
+
+
+def _external_phase(plan: EventPlan, context: StepContext, trace: Trace) -> set[int]:
+    """Run external steps; the run indexes whose external steps all succeeded or were skipped."""
+    failed: set[int] = set()
+    for step in plan.external:
+        with trace.step(step.spec) as outcome:
+            step.perform(context, outcome)
+        if outcome.status is StepStatus.FAILED and step.run_index is not None:
+            failed.add(step.run_index)
+    return set(context.runs) - failed
+
+
+def _publication_phase(
+    database: Database,
+    plan: EventPlan,
+    context: StepContext,
+    trace: Trace,
+    publishable: set[int],
+) -> None:
+    with database.unit_of_work() as session:
+        context.open(session)
+        try:
+            for step in plan.publication:
+                if step.run_index is not None and step.run_index not in publishable:
+                    trace.add(step.spec, StepStatus.SKIPPED, "its ecommerce step failed")
+                    continue
+                with trace.step(step.spec) as outcome:
+                    step.perform(context, outcome)
+        finally:
+            context.session = None
+
+
+def fail_catalog(
+    plan: EventPlan,
+    trace: Trace,
+    execution: Execution,
+    failed: PlannedStep | None = None,
+    reason: str | None = None,
+) -> Execution:
+    """Mark the catalog steps that ran as rolled back and every later step as skipped."""
+    name = failed.spec.name if failed else "catalog"
+    trace.annotate_rolled_back(
+        {step.spec.name for step in plan.catalog}, reason or f"{name} failed"
+    )
+    remaining = plan.steps[plan.steps.index(failed) + 1 :] if failed else _not_run(plan, trace)
+    trace.skip_all([step.spec for step in remaining], reason or f"{name} failed")
+    return execution
+
+
+def _not_run(plan: EventPlan, trace: Trace) -> list[PlannedStep]:
+    """The steps of `plan` after those already in the trace."""
+    done = sum(1 for record in trace.steps if record.system is not System.GATEWAY)
+    return plan.steps[done:]
+
+
+def _finding(error: CatalogGatewayError, step: PlannedStep | None) -> Finding:
+    base = step.path if step else None
+    path = join(base, error.field) if base is not None and error.field else base
+    return Finding(error.code, error.message, path, step.spec.name if step else "catalog")
+
+
+def database_failure() -> Execution:
+    """The answer when the database itself failed: nothing written, worth sending again."""
+    finding = Finding(
+        ErrorCode.CATALOG_WRITE_FAILED,
+        "the catalog database failed while applying this event; nothing was written, "
+        "send the same event again",
+        None,
+        "catalog",
+    )
+    return Execution(EventStatus.FAILED, retryable=True, errors=[finding])

@@ -1,0 +1,378 @@
+"""Plans: the ordered steps each event type needs (DESIGN §6).
+
+Steps are grouped by kind and always listed in this order: instructor upserts, the course, the
+runs, their seats (all in one database transaction), the ecommerce publications, then the run
+publications. A plan is built from the validated payload before anything runs, so a failure
+can list every later step as `skipped`, and a dry run can show the whole plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog_gateway.catalog.changes import Action
+from catalog_gateway.catalog.courses import find_course, retire_course, upsert_course
+from catalog_gateway.catalog.degrees import find_degree, retire_degree, upsert_degree
+from catalog_gateway.catalog.inputs import CourseInput, CourseRunInput, InstructorInput
+from catalog_gateway.catalog.instructors import upsert_instructor
+from catalog_gateway.catalog.models import Course, CourseRun, RunStatus
+from catalog_gateway.catalog.runs import match_run, sync_seats, upsert_course_run
+from catalog_gateway.catalog.status import publish
+from catalog_gateway.errors import StaleEventError
+from catalog_gateway.events.payloads import (
+    CourseReference,
+    CourseRunUpsert,
+    CourseUpsert,
+    DegreeUpsert,
+    InstructorUpsert,
+    Payload,
+    ProductRetire,
+    ProductUpsert,
+)
+from catalog_gateway.events.results import StepStatus, System
+from catalog_gateway.gateway.context import StepContext
+from catalog_gateway.gateway.pointers import join
+from catalog_gateway.gateway.trace import Outcome, StepSpec
+
+ValueT = TypeVar("ValueT")
+StepFunction = Callable[[StepContext, Outcome], None]
+ECOMMERCE_NOT_CONFIGURED = "ecommerce not configured"
+
+
+@dataclass(slots=True)
+class PlannedStep:
+    """A step and the code that performs it; `path` locates its data in the canonical payload."""
+
+    spec: StepSpec
+    perform: StepFunction
+    path: str | None = None
+    run_index: int | None = None
+
+
+@dataclass(slots=True)
+class EventPlan:
+    """The three phases of an event, and the products to lock while the catalog phase runs."""
+
+    catalog: list[PlannedStep] = field(default_factory=list)
+    external: list[PlannedStep] = field(default_factory=list)
+    publication: list[PlannedStep] = field(default_factory=list)
+    lock_names: Callable[[Session], list[str]] = lambda _session: []
+
+    @property
+    def steps(self) -> list[PlannedStep]:
+        """Every step, in trace order."""
+        return [*self.catalog, *self.external, *self.publication]
+
+
+def build_plan(payload: Payload, source_id: int, paid_seat_types: frozenset[str]) -> EventPlan:
+    """The plan for a validated canonical payload."""
+    if isinstance(payload, ProductUpsert):
+        return _product_plan(payload, source_id, paid_seat_types)
+    if isinstance(payload, CourseRunUpsert):
+        return _course_run_plan(payload, source_id, paid_seat_types)
+    if isinstance(payload, CourseUpsert):
+        course = payload.course
+        return EventPlan(
+            catalog=[_course_step(course)],
+            lock_names=lambda _s: [_course_lock(source_id, course.external_id)],
+        )
+    if isinstance(payload, InstructorUpsert):
+        instructor = payload.instructor
+        return EventPlan(
+            catalog=[_instructor_step(instructor, "/instructor", root=True)],
+            lock_names=lambda _s: [_instructor_lock(source_id, instructor.external_id)],
+        )
+    if isinstance(payload, DegreeUpsert):
+        return _degree_plan(payload, source_id)
+    return _retire_plan(payload, source_id)
+
+
+# --- plans ------------------------------------------------------------------------------
+
+
+def _product_plan(
+    payload: ProductUpsert, source_id: int, paid_seat_types: frozenset[str]
+) -> EventPlan:
+    runs = list(enumerate(payload.course_runs))
+    return EventPlan(
+        catalog=[
+            *(
+                _instructor_step(instructor, join("/instructors", index), root=False)
+                for index, instructor in enumerate(payload.instructors)
+            ),
+            _course_step(payload.course),
+            *(
+                _run_step(run, index, join("/course_runs", index), root=False)
+                for index, run in runs
+            ),
+            *(_seats_step(run, index, join("/course_runs", index)) for index, run in runs),
+        ],
+        external=[
+            _ecommerce_step(run, index) for index, run in runs if _is_paid(run, paid_seat_types)
+        ],
+        publication=[_publish_step(run, index) for index, run in runs],
+        lock_names=lambda _s: [
+            _course_lock(source_id, payload.course.external_id),
+            *(_instructor_lock(source_id, i.external_id) for i in payload.instructors),
+        ],
+    )
+
+
+def _course_run_plan(
+    payload: CourseRunUpsert, source_id: int, paid_seat_types: frozenset[str]
+) -> EventPlan:
+    run = payload.run
+
+    def locks(session: Session) -> list[str]:
+        external_id = _course_external_id(session, source_id, payload.course)
+        return [
+            _course_lock(source_id, external_id or str(payload.course.key)),
+            *(_instructor_lock(source_id, i.external_id) for i in payload.instructors),
+        ]
+
+    return EventPlan(
+        catalog=[
+            *(
+                _instructor_step(instructor, join("/instructors", index), root=False)
+                for index, instructor in enumerate(payload.instructors)
+            ),
+            _run_step(run, 0, "/run", root=True, course_reference=payload.course),
+            _seats_step(run, 0, "/run"),
+        ],
+        external=[_ecommerce_step(run, 0)] if _is_paid(run, paid_seat_types) else [],
+        publication=[_publish_step(run, 0)],
+        lock_names=locks,
+    )
+
+
+def _degree_plan(payload: DegreeUpsert, source_id: int) -> EventPlan:
+    degree = payload.degree
+
+    def perform(ctx: StepContext, outcome: Outcome) -> None:
+        result = upsert_degree(
+            ctx.db, ctx.owner, degree, ctx.vocabulary, occurred_at=ctx.occurred_at
+        )
+        outcome.action = result.action.value
+        outcome.target = f"degree:{result.entity.marketing_slug}"
+        ctx.note(ctx.products.degrees, result.entity.marketing_slug)
+
+    spec = StepSpec("degree.upsert", System.CATALOG, f"degree:{degree.marketing_slug}")
+    return EventPlan(
+        catalog=[PlannedStep(spec, perform, "/degree")],
+        lock_names=lambda _s: [f"{source_id}:degree:{degree.external_id}"],
+    )
+
+
+def _retire_plan(payload: ProductRetire, source_id: int) -> EventPlan:
+    if payload.degree is not None:
+        external_id = payload.degree.external_id
+
+        def retire_the_degree(ctx: StepContext, outcome: Outcome) -> None:
+            degree = find_degree(ctx.db, ctx.owner, external_id)
+            result = retire_degree(ctx.db, degree, occurred_at=ctx.occurred_at)
+            outcome.action = result.action.value
+            outcome.target = f"degree:{degree.marketing_slug}"
+            ctx.note(ctx.products.degrees, degree.marketing_slug)
+
+        spec = StepSpec("degree.retire", System.CATALOG, f"degree:{external_id}")
+        return EventPlan(
+            catalog=[PlannedStep(spec, retire_the_degree, "/degree")],
+            lock_names=lambda _s: [f"{source_id}:degree:{external_id}"],
+        )
+    reference = payload.course
+    assert reference is not None
+
+    def retire_the_course(ctx: StepContext, outcome: Outcome) -> None:
+        course = find_course(
+            ctx.db, ctx.owner, external_id=reference.external_id, key=reference.key
+        )
+        archived_before = sum(1 for run in course.runs if run.status is RunStatus.ARCHIVED)
+        result = retire_course(ctx.db, course, occurred_at=ctx.occurred_at)
+        archived = sum(1 for run in course.runs if run.status is RunStatus.ARCHIVED)
+        outcome.action = result.action.value
+        outcome.target = f"course:{course.key}"
+        outcome.detail = f"{archived - archived_before} course runs archived"
+        ctx.note(ctx.products.courses, course.key)
+        for run in course.runs:
+            ctx.note(ctx.products.course_runs, run.key)
+
+    spec = StepSpec("course.retire", System.CATALOG, _course_label(reference))
+    return EventPlan(
+        catalog=[PlannedStep(spec, retire_the_course, "/course")],
+        lock_names=lambda session: [
+            _course_lock(
+                source_id,
+                _course_external_id(session, source_id, reference) or str(reference.key),
+            )
+        ],
+    )
+
+
+# --- steps ------------------------------------------------------------------------------
+
+
+def _instructor_step(data: InstructorInput, path: str, *, root: bool) -> PlannedStep:
+    def perform(ctx: StepContext, outcome: Outcome) -> None:
+        try:
+            result = upsert_instructor(ctx.db, ctx.owner, data, occurred_at=ctx.occurred_at)
+        except StaleEventError:
+            if root:
+                raise
+            outcome.action = Action.UNCHANGED.value
+            outcome.detail = ctx.keep_newer(
+                f"instructor {data.external_id}", path, "instructor.upsert"
+            )
+            return
+        outcome.action = result.action.value
+        ctx.note(ctx.products.instructors, str(result.entity.uuid))
+
+    spec = StepSpec("instructor.upsert", System.CATALOG, f"instructor:{data.external_id}")
+    return PlannedStep(spec, perform, path)
+
+
+def _course_step(data: CourseInput) -> PlannedStep:
+    def perform(ctx: StepContext, outcome: Outcome) -> None:
+        result = upsert_course(ctx.db, ctx.owner, data, ctx.vocabulary, occurred_at=ctx.occurred_at)
+        ctx.course = result.entity
+        outcome.action = result.action.value
+        outcome.target = f"course:{result.entity.key}"
+        ctx.note(ctx.products.courses, result.entity.key)
+
+    spec = StepSpec("course.upsert", System.CATALOG, f"course:{data.external_id}")
+    return PlannedStep(spec, perform, "/course")
+
+
+def _run_step(
+    data: CourseRunInput,
+    index: int,
+    path: str,
+    *,
+    root: bool,
+    course_reference: CourseReference | None = None,
+) -> PlannedStep:
+    def perform(ctx: StepContext, outcome: Outcome) -> None:
+        if course_reference is not None:
+            ctx.course = find_course(
+                ctx.db,
+                ctx.owner,
+                external_id=course_reference.external_id,
+                key=course_reference.key,
+            )
+        course = _require(ctx.course)
+        try:
+            result = upsert_course_run(
+                ctx.db, course, data, ctx.vocabulary, occurred_at=ctx.occurred_at
+            )
+        except StaleEventError:
+            if root:
+                raise
+            kept = _require(match_run(ctx.db, course, data))
+            ctx.runs[index] = kept
+            ctx.kept_runs.add(index)
+            outcome.action = Action.UNCHANGED.value
+            outcome.target = f"course_run:{kept.key}"
+            outcome.detail = ctx.keep_newer(f"course run {kept.key}", path, "course_run.upsert")
+            return
+        run = result.entity
+        ctx.runs[index] = run
+        outcome.action = result.action.value
+        outcome.target = f"course_run:{run.key}"
+        ctx.note(ctx.products.course_runs, run.key)
+
+    spec = StepSpec("course_run.upsert", System.CATALOG, _run_label(data))
+    return PlannedStep(spec, perform, path, index)
+
+
+def _seats_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
+    def perform(ctx: StepContext, outcome: Outcome) -> None:
+        run = ctx.runs[index]
+        outcome.target = f"course_run:{run.key}"
+        if index in ctx.kept_runs:
+            outcome.action = Action.UNCHANGED.value
+            outcome.detail = "seats kept with their run's newer data"
+            return
+        changes = sync_seats(ctx.db, run, data.seats, ctx.vocabulary)
+        counts = dict.fromkeys(Action, 0)
+        for seat in changes.seats:
+            counts[seat.action] += 1
+        outcome.detail = (
+            f"{counts[Action.CREATED]} created, {counts[Action.UPDATED]} updated, "
+            f"{counts[Action.UNCHANGED]} unchanged, {len(changes.removed)} removed"
+        )
+        if not changes.changed:
+            outcome.action = Action.UNCHANGED.value
+        elif counts[Action.CREATED] == len(changes.seats) and not changes.removed:
+            outcome.action = Action.CREATED.value
+        else:
+            outcome.action = Action.UPDATED.value
+
+    spec = StepSpec("seat.upsert", System.CATALOG, _run_label(data))
+    return PlannedStep(spec, perform, join(path, "seats"), index)
+
+
+def _ecommerce_step(data: CourseRunInput, index: int) -> PlannedStep:
+    def perform(ctx: StepContext, outcome: Outcome) -> None:
+        outcome.target = f"course_run:{ctx.runs[index].key}"
+        outcome.status = StepStatus.SKIPPED
+        outcome.detail = ECOMMERCE_NOT_CONFIGURED
+
+    spec = StepSpec("ecommerce.publish", System.ECOMMERCE, _run_label(data))
+    return PlannedStep(spec, perform, None, index)
+
+
+def _publish_step(data: CourseRunInput, index: int) -> PlannedStep:
+    def perform(ctx: StepContext, outcome: Outcome) -> None:
+        run = _require(ctx.db.get(CourseRun, ctx.runs[index].id))
+        outcome.target = f"course_run:{run.key}"
+        before = run.status
+        if publish(run, ctx.now):
+            outcome.action = Action.UPDATED.value
+            outcome.detail = f"status {before.value} → {run.status.value}"
+        else:
+            outcome.action = Action.UNCHANGED.value
+            outcome.detail = f"status {run.status.value}"
+
+    spec = StepSpec("course_run.publish", System.CATALOG, _run_label(data))
+    return PlannedStep(spec, perform, None, index)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _is_paid(run: CourseRunInput, paid_seat_types: frozenset[str]) -> bool:
+    return any(seat.type in paid_seat_types for seat in run.seats)
+
+
+def _run_label(run: CourseRunInput) -> str:
+    return f"course_run:{run.external_id or run.start.isoformat()}"
+
+
+def _course_label(reference: CourseReference) -> str:
+    return f"course:{reference.key or reference.external_id}"
+
+
+def _course_lock(source_id: int, external_id: str) -> str:
+    return f"{source_id}:course:{external_id}"
+
+
+def _instructor_lock(source_id: int, external_id: str) -> str:
+    return f"{source_id}:instructor:{external_id}"
+
+
+def _course_external_id(session: Session, source_id: int, reference: CourseReference) -> str | None:
+    if reference.external_id is not None:
+        return reference.external_id
+    return session.scalar(
+        select(Course.external_id).where(Course.key == reference.key, Course.source_id == source_id)
+    )
+
+
+def _require(value: ValueT | None) -> ValueT:
+    if value is None:
+        raise RuntimeError("a step ran before the step it depends on")
+    return value

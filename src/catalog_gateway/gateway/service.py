@@ -1,0 +1,354 @@
+"""The event gateway: one event in, one answer out (DESIGN §4 and §6).
+
+    claim the idempotency key → transform → validate → plan → execute → store the answer
+
+The answer is the status: there is no queue. Everything an event does is in its step trace.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
+from catalog_gateway.db.base import utcnow
+from catalog_gateway.db.engine import Database
+from catalog_gateway.errors import CatalogGatewayError, ConflictError, ErrorCode, NotFoundError
+from catalog_gateway.events import log
+from catalog_gateway.events.envelope import Envelope
+from catalog_gateway.events.payloads import Payload
+from catalog_gateway.events.results import (
+    EventAnswer,
+    EventIssue,
+    EventStatus,
+    StepStatus,
+    System,
+)
+from catalog_gateway.events.types import EventType
+from catalog_gateway.gateway.context import StepContext
+from catalog_gateway.gateway.executor import Execution, execute
+from catalog_gateway.gateway.plans import EventPlan, build_plan
+from catalog_gateway.gateway.trace import StepSpec, Trace
+from catalog_gateway.gateway.validation import Finding, validate
+from catalog_gateway.sources.models import Source
+from catalog_gateway.transformers.base import Provenance, Transformer, TransformResult
+from catalog_gateway.transformers.registry import get_transformer
+
+TRANSFORM = StepSpec("transform", System.GATEWAY, None)
+VALIDATE = StepSpec("validate", System.GATEWAY, None)
+_MAX_DETAIL = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SourceProfile:
+    """What the gateway needs to know about the sender."""
+
+    id: int
+    slug: str
+    transformer: str
+    allowed_event_types: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """An answer, and whether it is a stored one sent again."""
+
+    answer: EventAnswer
+    replayed: bool = False
+
+
+@dataclass(slots=True)
+class Prepared:
+    """An event transformed, validated and planned (plan None when rejected)."""
+
+    trace: Trace
+    provenance: Provenance
+    canonical: dict[str, Any] | None
+    plan: EventPlan | None
+    errors: list[EventIssue]
+    warnings: list[EventIssue]
+
+
+class EventGateway:
+    """Handles events for every source of one database."""
+
+    def __init__(self, database: Database, *, lease: timedelta = timedelta(minutes=2)) -> None:
+        self.database = database
+        self.lease = lease
+        self._vocabulary: Vocabulary | None = None
+
+    def profile(self, source_id: int) -> SourceProfile | None:
+        """The sender's profile, or None if the source no longer exists."""
+        with self.database.read() as session:
+            source = session.scalar(select(Source).where(Source.id == source_id))
+            if source is None:
+                return None
+            return SourceProfile(
+                id=source.id,
+                slug=source.slug,
+                transformer=source.transformer,
+                allowed_event_types=frozenset(source.allowed_event_types),
+            )
+
+    def profile_by_slug(self, slug: str) -> SourceProfile:
+        """The profile of source `slug`."""
+        with self.database.read() as session:
+            source_id = session.scalar(select(Source.id).where(Source.slug == slug))
+        profile = self.profile(source_id) if source_id is not None else None
+        if profile is None:
+            raise NotFoundError(f"no source {slug!r}", code=ErrorCode.UNKNOWN_SOURCE)
+        return profile
+
+    def replay(self, source: SourceProfile, event_id: str) -> Handled:
+        """Run a stored event that failed retryably again, from the log (resumes it)."""
+        with self.database.read() as session:
+            record = log.get_event(session, source.id, event_id)
+            if record is None:
+                raise NotFoundError(f"source {source.slug} has no event {event_id!r}")
+            if not (record.status == EventStatus.FAILED.value and record.retryable):
+                raise ConflictError(
+                    f"event {event_id} is {record.status}; only events that failed retryably "
+                    "are replayed",
+                    code=ErrorCode.INVALID_REQUEST,
+                )
+            envelope = Envelope(
+                event_id=record.event_id,
+                event_type=EventType(record.event_type),
+                occurred_at=record.occurred_at,
+                payload=record.raw_payload,
+            )
+        return self.handle(source, envelope)
+
+    def vocabulary(self) -> Vocabulary:
+        """Reference data, read once per process (it changes only with migrations)."""
+        if self._vocabulary is None:
+            with self.database.read() as session:
+                self._vocabulary = load_vocabulary(session)
+        return self._vocabulary
+
+    def handle(
+        self, source: SourceProfile, envelope: Envelope, *, dry_run: bool = False
+    ) -> Handled:
+        """Apply (or, with `dry_run`, only plan) one event, and answer it."""
+        started = time.perf_counter()
+        if envelope.event_type.value not in source.allowed_event_types:
+            return Handled(self.refused(source, envelope, started))
+        if dry_run:
+            return Handled(self._dry_run(source, envelope, started))
+        claim = log.claim(self.database, source.id, envelope, self.lease)
+        if claim.kind is log.ClaimKind.REPLAY:
+            assert claim.stored is not None
+            return Handled(claim.stored, replayed=True)
+        if claim.kind is log.ClaimKind.REUSED:
+            return Handled(self.conflict(source, envelope, started, reused=True))
+        if claim.kind is log.ClaimKind.IN_PROGRESS:
+            return Handled(self.conflict(source, envelope, started, reused=False))
+        assert claim.record_id is not None
+        try:
+            answer, canonical = self._apply(source, envelope, started)
+        except BaseException:
+            log.release(self.database, claim.record_id)
+            raise
+        log.finish(self.database, claim.record_id, answer, canonical)
+        return Handled(answer)
+
+    # --- outcomes -------------------------------------------------------------------------
+
+    def _apply(
+        self, source: SourceProfile, envelope: Envelope, started: float
+    ) -> tuple[EventAnswer, dict[str, Any] | None]:
+        prepared = self.prepare(source, envelope)
+        if prepared.plan is None:
+            answer = self.answer(source, envelope, started, prepared, EventStatus.REJECTED)
+            return answer, prepared.canonical
+        context = self.context(source, envelope)
+        execution = execute(self.database, prepared.plan, context, prepared.trace)
+        return self.conclude(source, envelope, started, prepared, context, execution)
+
+    def context(self, source: SourceProfile, envelope: Envelope) -> StepContext:
+        return StepContext(
+            source_id=source.id,
+            vocabulary=self.vocabulary(),
+            occurred_at=envelope.occurred_at,
+            now=utcnow(),
+        )
+
+    def conclude(
+        self,
+        source: SourceProfile,
+        envelope: Envelope,
+        started: float,
+        prepared: Prepared,
+        context: StepContext,
+        execution: Execution,
+    ) -> tuple[EventAnswer, dict[str, Any] | None]:
+        prepared.errors.extend(_issue(f, prepared.provenance) for f in execution.errors)
+        prepared.warnings.extend(_issue(f, prepared.provenance) for f in context.warnings)
+        status = execution.status or _success_status(prepared.trace)
+        answer = self.answer(source, envelope, started, prepared, status)
+        answer.retryable = execution.retryable
+        answer.products = context.products
+        return answer, prepared.canonical
+
+    def _dry_run(self, source: SourceProfile, envelope: Envelope, started: float) -> EventAnswer:
+        prepared = self.prepare(source, envelope)
+        if prepared.plan is None:
+            return self.answer(source, envelope, started, prepared, EventStatus.REJECTED)
+        for step in prepared.plan.steps:
+            prepared.trace.add(step.spec, StepStatus.PLANNED)
+        return self.answer(source, envelope, started, prepared, EventStatus.PLANNED)
+
+    def refused(self, source: SourceProfile, envelope: Envelope, started: float) -> EventAnswer:
+        return EventAnswer(
+            event_id=envelope.event_id,
+            event_type=envelope.event_type.value,
+            source=source.slug,
+            status=EventStatus.REJECTED,
+            duration_ms=_elapsed(started),
+            errors=[
+                EventIssue(
+                    code=ErrorCode.EVENT_TYPE_NOT_ALLOWED,
+                    message=f"source {source.slug} may not send {envelope.event_type.value} "
+                    f"events; it may send: {', '.join(sorted(source.allowed_event_types))}",
+                    step="authorize",
+                )
+            ],
+        )
+
+    def conflict(
+        self, source: SourceProfile, envelope: Envelope, started: float, *, reused: bool
+    ) -> EventAnswer:
+        if reused:
+            code = ErrorCode.EVENT_ID_REUSED
+            message = (
+                f"event id {envelope.event_id} was already used for a different payload; "
+                "send a new event id for a new change"
+            )
+        else:
+            code = ErrorCode.EVENT_IN_PROGRESS
+            message = (
+                f"event {envelope.event_id} is being applied by another request; "
+                "send it again in a moment to get its answer"
+            )
+        return EventAnswer(
+            event_id=envelope.event_id,
+            event_type=envelope.event_type.value,
+            source=source.slug,
+            status=EventStatus.CONFLICT,
+            retryable=not reused,
+            duration_ms=_elapsed(started),
+            errors=[EventIssue(code=code, message=message, step="idempotency")],
+        )
+
+    # --- preparation ----------------------------------------------------------------------
+
+    def prepare(
+        self, source: SourceProfile, envelope: Envelope, session: Session | None = None
+    ) -> Prepared:
+        """Transform, validate and plan; `session` (a batch's transaction) sees earlier events."""
+        trace = Trace()
+        result = self._transform(source, envelope, trace)
+        prepared = Prepared(
+            trace=trace,
+            provenance=result.provenance,
+            canonical=result.payload,
+            plan=None,
+            errors=list(result.errors),
+            warnings=list(result.warnings),
+        )
+        if result.payload is None:
+            trace.add(VALIDATE, StepStatus.SKIPPED, "the transform produced no payload")
+            return prepared
+        payload = self._validate(source, envelope, result.payload, prepared, session)
+        if payload is not None and not prepared.errors:
+            prepared.plan = build_plan(payload, source.id, self.vocabulary().paid_seat_types)
+        return prepared
+
+    def _transform(
+        self, source: SourceProfile, envelope: Envelope, trace: Trace
+    ) -> TransformResult:
+        with trace.step(TRANSFORM) as outcome:
+            try:
+                transformer: Transformer = get_transformer(source.transformer)
+                result = transformer.transform(envelope.event_type, envelope.payload)
+            except CatalogGatewayError as error:
+                result = _broken_transform(error.message)
+            except Exception as error:  # a transformer bug must not become a 500
+                result = _broken_transform(
+                    f"transformer {source.transformer!r} failed: "
+                    f"{type(error).__name__}: {str(error)[:_MAX_DETAIL]}"
+                )
+            if result.errors or result.payload is None:
+                outcome.status = StepStatus.FAILED
+                outcome.detail = f"{len(result.errors)} field errors"
+        return result
+
+    def _validate(
+        self,
+        source: SourceProfile,
+        envelope: Envelope,
+        canonical: dict[str, Any],
+        prepared: Prepared,
+        session: Session | None,
+    ) -> Payload | None:
+        vocabulary = self.vocabulary()
+        reading = nullcontext(session) if session is not None else self.database.read()
+        with prepared.trace.step(VALIDATE) as outcome, reading as reader:
+            validation = validate(reader, source.id, vocabulary, envelope.event_type, canonical)
+            if validation.errors:
+                outcome.status = StepStatus.FAILED
+                outcome.detail = f"{len(validation.errors)} errors"
+        prepared.errors.extend(_issue(f, prepared.provenance) for f in validation.errors)
+        return validation.payload
+
+    def answer(
+        self,
+        source: SourceProfile,
+        envelope: Envelope,
+        started: float,
+        prepared: Prepared,
+        status: EventStatus,
+    ) -> EventAnswer:
+        return EventAnswer(
+            event_id=envelope.event_id,
+            event_type=envelope.event_type.value,
+            source=source.slug,
+            status=status,
+            duration_ms=_elapsed(started),
+            steps=prepared.trace.steps,
+            errors=prepared.errors,
+            warnings=prepared.warnings,
+        )
+
+
+def _broken_transform(message: str) -> TransformResult:
+    return TransformResult(
+        payload=None,
+        provenance=Provenance(),
+        errors=[EventIssue(code=ErrorCode.TRANSFORM_FAILED, message=message, step="transform")],
+    )
+
+
+def _issue(finding: Finding, provenance: Provenance) -> EventIssue:
+    return EventIssue(
+        code=finding.code,
+        message=finding.message,
+        step=finding.step,
+        path=finding.path,
+        source_path=provenance.source_path(finding.path),
+    )
+
+
+def _success_status(trace: Trace) -> EventStatus:
+    changed = any(step.action in ("created", "updated") for step in trace.steps)
+    return EventStatus.APPLIED if changed else EventStatus.UNCHANGED
+
+
+def _elapsed(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

@@ -20,6 +20,7 @@ from catalog_gateway.errors import (
 )
 from catalog_gateway.events.types import EventType
 from catalog_gateway.sources.models import SLUG_PATTERN, Source, SourceOrganizationCode
+from catalog_gateway.transformers.registry import available_transformers
 
 
 def get_source(session: Session, slug: str) -> Source:
@@ -46,6 +47,14 @@ def create_source(
             f"source slug {slug!r} must be 2 to 64 characters of a-z, 0-9 and '-'",
             code=ErrorCode.INVALID_REQUEST,
             field="slug",
+        )
+    installed = available_transformers()
+    if transformer not in installed:
+        raise InvalidValueError(
+            f"no transformer {transformer!r} is installed; installed: "
+            f"{', '.join(sorted(installed)) or 'none'}",
+            code=ErrorCode.UNKNOWN_TRANSFORMER,
+            field="transformer",
         )
     if session.scalar(select(Source.id).where(Source.slug == slug)) is not None:
         raise ConflictError(f"source {slug!r} already exists", code=ErrorCode.SOURCE_EXISTS)

@@ -79,7 +79,7 @@ def test_create_source_refuses_a_malformed_slug(database: Database, slug: str) -
 def test_create_source_refuses_a_slug_already_taken(database: Database) -> None:
     new_source(database, "exec-ed", rate="50/second")
     with pytest.raises(ConflictError) as raised, database.unit_of_work() as session:
-        create_source(session, "exec-ed", transformer="other", rate="1/second", burst=1)
+        create_source(session, "exec-ed", transformer="canonical", rate="1/second", burst=1)
     assert raised.value.code == ErrorCode.SOURCE_EXISTS
     with database.read() as session:
         source = get_source(session, "exec-ed")

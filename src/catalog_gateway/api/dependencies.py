@@ -46,12 +46,7 @@ def optional_principal(
         return None
     principal = principal_for_key(session, credentials.credentials)
     if principal is None:
-        raise ProblemError(
-            401,
-            ErrorCode.UNAUTHORIZED,
-            "the API key is unknown or revoked",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("the API key is unknown or revoked")
     return principal
 
 
@@ -61,11 +56,8 @@ def catalog_reader(
 ) -> Principal | None:
     """Anyone may read the catalog, unless the settings require a key."""
     if principal is None and settings.reads_require_key:
-        raise ProblemError(
-            401,
-            ErrorCode.UNAUTHORIZED,
-            "reading the catalog needs an API key: send `Authorization: Bearer <key>`",
-            headers={"WWW-Authenticate": "Bearer"},
+        raise _unauthorized(
+            "reading the catalog needs an API key: send `Authorization: Bearer <key>`"
         )
     return principal
 
@@ -102,12 +94,7 @@ def require_principal(
 ) -> Principal:
     """Any caller with a live key."""
     if principal is None:
-        raise ProblemError(
-            401,
-            ErrorCode.UNAUTHORIZED,
-            "send an API key: `Authorization: Bearer <key>`",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("send an API key: `Authorization: Bearer <key>`")
     return principal
 
 
@@ -131,3 +118,7 @@ def get_gateway(request: Request) -> EventGateway:
 Caller = Annotated[Principal, Depends(require_principal)]
 SourceCaller = Annotated[Principal, Depends(require_source)]
 Gateway = Annotated[EventGateway, Depends(get_gateway)]
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(401, ErrorCode.UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})

@@ -117,3 +117,27 @@ class EventAnswer(BaseModel):
 
 
 _FORBIDDEN_CODES = frozenset({ErrorCode.NOT_OWNER, ErrorCode.EVENT_TYPE_NOT_ALLOWED})
+
+
+def refusal(
+    *,
+    event_id: str,
+    event_type: str,
+    source: str,
+    code: ErrorCode,
+    message: str,
+    step: str,
+    status: EventStatus = EventStatus.REJECTED,
+    retryable: bool = False,
+    steps: list[StepRecord] | None = None,
+) -> EventAnswer:
+    """The answer to an event refused as a whole, for one reason."""
+    return EventAnswer(
+        event_id=event_id,
+        event_type=event_type,
+        source=source,
+        status=status,
+        retryable=retryable,
+        steps=steps or [],
+        errors=[EventIssue(code=code, message=message, step=step)],
+    )

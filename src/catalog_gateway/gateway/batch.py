@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Envelope
-from catalog_gateway.events.results import EventAnswer, EventIssue, EventStatus
+from catalog_gateway.events.results import EventAnswer, EventStatus, refusal
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.executor import (
@@ -155,20 +155,19 @@ class _AllOrNothing:
         except SQLAlchemyError:
             failing = next(iter(self.claims))
             envelope = self.envelopes[failing]
-            failure = database_failure()
-            self.culprit = failing
-            self.handled[failing] = Handled(
-                EventAnswer(
+            (finding,) = database_failure().errors
+            self._refuse(
+                failing,
+                refusal(
                     event_id=envelope.event_id,
                     event_type=envelope.event_type.value,
                     source=self.source.slug,
+                    code=finding.code,
+                    message=finding.message,
+                    step=finding.step,
                     status=EventStatus.FAILED,
                     retryable=True,
-                    errors=[
-                        EventIssue(code=f.code, message=f.message, step=f.step)
-                        for f in failure.errors
-                    ],
-                )
+                ),
             )
 
     def _refuse(self, index: int, answer: EventAnswer) -> bool:
@@ -193,20 +192,15 @@ class _AllOrNothing:
                 fail_catalog(plan, applied.prepared.trace, Execution(), reason=reason)
                 steps = applied.prepared.trace.steps
             self.handled[i] = Handled(
-                EventAnswer(
+                refusal(
                     event_id=envelope.event_id,
                     event_type=envelope.event_type.value,
                     source=self.source.slug,
-                    status=EventStatus.REJECTED,
+                    code=ErrorCode.BATCH_ABORTED,
+                    message=f"not applied: event {culprit} of this all_or_nothing batch was "
+                    "refused, so nothing of the batch was written",
+                    step="batch",
                     steps=steps,
-                    errors=[
-                        EventIssue(
-                            code=ErrorCode.BATCH_ABORTED,
-                            message=f"not applied: event {culprit} of this all_or_nothing batch "
-                            "was refused, so nothing of the batch was written",
-                            step="batch",
-                        )
-                    ],
                 )
             )
 

@@ -29,6 +29,7 @@ from catalog_gateway.events.results import (
     EventStatus,
     StepStatus,
     System,
+    refusal,
 )
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.context import StepContext
@@ -205,25 +206,23 @@ class EventGateway:
         return self.answer(source, envelope, started, prepared, EventStatus.PLANNED)
 
     def refused(self, source: SourceProfile, envelope: Envelope, started: float) -> EventAnswer:
-        return EventAnswer(
+        """The answer to an event type the source may not send."""
+        answer = refusal(
             event_id=envelope.event_id,
             event_type=envelope.event_type.value,
             source=source.slug,
-            status=EventStatus.REJECTED,
-            duration_ms=_elapsed(started),
-            errors=[
-                EventIssue(
-                    code=ErrorCode.EVENT_TYPE_NOT_ALLOWED,
-                    message=f"source {source.slug} may not send {envelope.event_type.value} "
-                    f"events; it may send: {', '.join(sorted(source.allowed_event_types))}",
-                    step="authorize",
-                )
-            ],
+            code=ErrorCode.EVENT_TYPE_NOT_ALLOWED,
+            message=f"source {source.slug} may not send {envelope.event_type.value} events; "
+            f"it may send: {', '.join(sorted(source.allowed_event_types))}",
+            step="authorize",
         )
+        answer.duration_ms = _elapsed(started)
+        return answer
 
     def conflict(
         self, source: SourceProfile, envelope: Envelope, started: float, *, reused: bool
     ) -> EventAnswer:
+        """The answer to an event id used for another payload, or still being applied."""
         if reused:
             code = ErrorCode.EVENT_ID_REUSED
             message = (
@@ -236,15 +235,18 @@ class EventGateway:
                 f"event {envelope.event_id} is being applied by another request; "
                 "send it again in a moment to get its answer"
             )
-        return EventAnswer(
+        answer = refusal(
             event_id=envelope.event_id,
             event_type=envelope.event_type.value,
             source=source.slug,
+            code=code,
+            message=message,
+            step="idempotency",
             status=EventStatus.CONFLICT,
             retryable=not reused,
-            duration_ms=_elapsed(started),
-            errors=[EventIssue(code=code, message=message, step="idempotency")],
         )
+        answer.duration_ms = _elapsed(started)
+        return answer
 
     # --- preparation ----------------------------------------------------------------------
 

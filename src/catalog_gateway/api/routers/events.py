@@ -25,7 +25,7 @@ from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.payloads import payload_schema
-from catalog_gateway.events.results import EventAnswer, EventIssue, EventStatus
+from catalog_gateway.events.results import EventAnswer, EventIssue, EventStatus, refusal
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.batch import ErrorPolicy, handle_batch
 from catalog_gateway.gateway.schema_errors import field_errors
@@ -149,19 +149,14 @@ def _parse_envelope(source: str, raw: dict[str, Any]) -> Envelope | EventAnswer:
 
 
 def _aborted(source: str, envelope: Envelope) -> EventAnswer:
-    return EventAnswer(
+    return refusal(
         event_id=envelope.event_id,
         event_type=envelope.event_type.value,
         source=source,
-        status=EventStatus.REJECTED,
-        errors=[
-            EventIssue(
-                code=ErrorCode.BATCH_ABORTED,
-                message="not applied: an envelope of this all_or_nothing batch is malformed, "
-                "so nothing of the batch was written",
-                step="batch",
-            )
-        ],
+        code=ErrorCode.BATCH_ABORTED,
+        message="not applied: an envelope of this all_or_nothing batch is malformed, "
+        "so nothing of the batch was written",
+        step="batch",
     )
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -32,11 +33,13 @@ sources_app = typer.Typer(
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 organizations_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 events_app = typer.Typer(help="The event log.", no_args_is_help=True)
+devserver_app = typer.Typer(help="Reference peers for development and tests.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
 app.add_typer(organizations_app, name="organizations")
 app.add_typer(events_app, name="events")
+app.add_typer(devserver_app, name="devserver")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
 ResultT = TypeVar("ResultT")
@@ -285,8 +288,11 @@ def events_replay(
     try:
         if not is_up_to_date(database):
             raise _fail("the database is not migrated: run `catalog-gateway db upgrade` first")
-        gateway = EventGateway(database)
-        handled = gateway.replay(gateway.profile_by_slug(source), event_id)
+        gateway = EventGateway.from_settings(database, get_settings())
+        try:
+            handled = gateway.replay(gateway.profile_by_slug(source), event_id)
+        finally:
+            gateway.close()
     except CatalogGatewayError as error:
         raise _fail(error.message) from error
     finally:
@@ -304,3 +310,20 @@ def events_replay(
             typer.echo(f"  error {issue.code.value}: {issue.message}")
     if answer.status.value not in ("applied", "unchanged"):
         raise typer.Exit(code=1)
+
+
+@devserver_app.command("ecommerce")
+def devserver_ecommerce(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 18130,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    data: Annotated[
+        Path | None, typer.Option(help="JSON file to keep products in (default: a temporary file).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Require this bearer token (default: accept any).")
+    ] = None,
+) -> None:
+    """Serve the reference ecommerce publication API (with fault injection)."""
+    from catalog_gateway.devservers.ecommerce import create_app as create_ecommerce
+
+    uvicorn.run(create_ecommerce(data, token), host=host, port=port, log_level="warning")

@@ -30,6 +30,10 @@ class ErrorCode(StrEnum):
     CATALOG_WRITE_FAILED = "catalog_write_failed"
     BATCH_TOO_LARGE = "batch_too_large"
     BATCH_ABORTED = "batch_aborted"
+    ECOMMERCE_REJECTED = "ecommerce_rejected"
+    ECOMMERCE_UNAVAILABLE = "ecommerce_unavailable"
+    ECOMMERCE_TIMEOUT = "ecommerce_timeout"
+    DOWNSTREAM_UNAVAILABLE = "downstream_unavailable"
     # Payload fields (schema).
     REQUIRED = "required"
     UNKNOWN_FIELD = "unknown_field"
@@ -124,3 +128,13 @@ class StaleEventError(CatalogGatewayError):
 
 class InvalidValueError(CatalogGatewayError):
     """A value the domain cannot accept (e.g. a run that ends before it starts)."""
+
+
+class DownstreamUnavailableError(CatalogGatewayError):
+    """A downstream system's breaker is open: the event was not started (nothing changed)."""
+
+    code = ErrorCode.DOWNSTREAM_UNAVAILABLE
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

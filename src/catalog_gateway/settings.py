@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,6 +55,32 @@ class Settings(BaseSettings):
     )
     batch_max_events: int = Field(
         default=500, ge=1, description="Most events one `POST /api/v1/events/batch` may carry."
+    )
+
+    ecommerce_url: str | None = Field(
+        default=None,
+        description="Base URL of the ecommerce publication API; unset = no ecommerce (the "
+        "ecommerce steps report `skipped`).",
+    )
+    ecommerce_token: SecretStr | None = Field(
+        default=None, description="Bearer token for the ecommerce API."
+    )
+    ecommerce_connect_timeout: float = Field(
+        default=2.0, gt=0, description="Seconds to connect to ecommerce."
+    )
+    ecommerce_read_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for one ecommerce answer."
+    )
+    ecommerce_budget_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time one event may spend on ecommerce calls, retries and waits included.",
+    )
+    ecommerce_breaker_failures: int = Field(
+        default=5, ge=1, description="Consecutive failed calls that open the ecommerce breaker."
+    )
+    ecommerce_breaker_reset_seconds: float = Field(
+        default=30.0, gt=0, description="How long the open breaker fails fast before a probe."
     )
 
     @field_validator("database_url")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -24,6 +23,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        gateway.close()
         database.dispose()
 
     app = FastAPI(
@@ -34,9 +34,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.gateway = EventGateway(
-        database, lease=timedelta(seconds=settings.event_lease_seconds)
-    )
+    gateway = EventGateway.from_settings(database, settings)
+    app.state.gateway = gateway
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(events.router)

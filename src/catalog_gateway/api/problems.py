@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from catalog_gateway.errors import (
     CatalogGatewayError,
     ConflictError,
+    DownstreamUnavailableError,
     ErrorCode,
     InvalidValueError,
     NotFoundError,
@@ -114,6 +115,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_request: Request, error: ProblemError) -> JSONResponse:
         return problem_response(error.status, error.code, error.detail, error.headers)
+
+    @app.exception_handler(DownstreamUnavailableError)
+    async def _downstream(_request: Request, error: DownstreamUnavailableError) -> JSONResponse:
+        return problem_response(
+            503, error.code, error.message, headers={"Retry-After": str(error.retry_after)}
+        )
 
     @app.exception_handler(CatalogGatewayError)
     async def _domain(_request: Request, error: CatalogGatewayError) -> JSONResponse:

@@ -209,14 +209,14 @@ class _AllOrNothing:
         for i, applied in self.applied.items():
             plan = applied.prepared.plan
             assert plan is not None
-            after_commit(database, plan, applied.context, applied.prepared.trace)
+            execution = after_commit(database, plan, applied.context, applied.prepared.trace)
             answer, canonical = self.gateway.conclude(
                 self.source,
                 self.envelopes[i],
                 applied.started,
                 applied.prepared,
                 applied.context,
-                Execution(),
+                execution,
             )
             log.finish(database, applied.record_id, answer, canonical)
             self.handled[i] = Handled(answer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from catalog_gateway.catalog.models import Course, CourseRun
 from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events.results import Products
+from catalog_gateway.gateway.publication import EcommercePublisher
 from catalog_gateway.gateway.validation import Finding
 from catalog_gateway.sources.models import Source
 
@@ -23,6 +25,9 @@ class StepContext:
     vocabulary: Vocabulary
     occurred_at: datetime
     now: datetime
+    publisher: EcommercePublisher | None = None
+    external_budget: float = 10.0
+    external_deadline: float | None = None
     session: Session | None = None
     source: Source | None = None
     course: Course | None = None
@@ -55,6 +60,13 @@ class StepContext:
         message = f"{label} was changed by a later event; this event's older data was not applied"
         self.warnings.append(Finding(ErrorCode.NEWER_DATA_KEPT, message, path, step))
         return message
+
+    def budget_left(self) -> float:
+        """Seconds left of the event's budget for external calls (the clock starts at first use)."""
+        now = time.monotonic()
+        if self.external_deadline is None:
+            self.external_deadline = now + self.external_budget
+        return max(0.0, self.external_deadline - now)
 
     def note(self, products: list[str], identity: str) -> None:
         """Add `identity` to a products list once."""

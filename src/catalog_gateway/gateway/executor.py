@@ -17,7 +17,7 @@ from catalog_gateway.errors import CatalogGatewayError, ErrorCode, StaleEventErr
 from catalog_gateway.events.results import EventStatus, StepStatus, System
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.locks import lock_products
-from catalog_gateway.gateway.plans import EventPlan, PlannedStep
+from catalog_gateway.gateway.plans import EventPlan, ExternalStepError, PlannedStep
 from catalog_gateway.gateway.pointers import join
 from catalog_gateway.gateway.trace import Trace
 from catalog_gateway.gateway.validation import Finding
@@ -40,7 +40,7 @@ def execute(database: Database, plan: EventPlan, context: StepContext, trace: Tr
     """Run every phase of `plan`, recording each step in `trace`."""
     execution = catalog_phase(database, plan, context, trace)
     if execution.status is None:
-        after_commit(database, plan, context, trace)
+        return after_commit(database, plan, context, trace)
     return execution
 
 
@@ -91,10 +91,24 @@ def run_catalog_steps(
     return Execution()
 
 
-def after_commit(database: Database, plan: EventPlan, context: StepContext, trace: Trace) -> None:
-    """External steps, then the publication of every run whose external steps succeeded."""
-    publishable = _external_phase(plan, context, trace)
+def after_commit(
+    database: Database, plan: EventPlan, context: StepContext, trace: Trace
+) -> Execution:
+    """External steps, then the publication of every run whose external steps succeeded.
+
+    A failed external step fails the event (`failed`, HTTP 502); it is retryable when every
+    failure was (sending the same event again then resumes).
+    """
+    failures: list[ExternalStepError] = []
+    publishable = _external_phase(plan, context, trace, failures)
     _publication_phase(database, plan, context, trace, publishable)
+    if not failures:
+        return Execution()
+    return Execution(
+        EventStatus.FAILED,
+        retryable=all(failure.retryable for failure in failures),
+        errors=[failure.finding for failure in failures],
+    )
 
 
 class _RollbackRequestedError(Exception):
@@ -103,14 +117,19 @@ class _RollbackRequestedError(Exception):
         self.execution = execution
 
 
-def _external_phase(plan: EventPlan, context: StepContext, trace: Trace) -> set[int]:
+def _external_phase(
+    plan: EventPlan, context: StepContext, trace: Trace, failures: list[ExternalStepError]
+) -> set[int]:
     """Run external steps; the run indexes whose external steps all succeeded or were skipped."""
     failed: set[int] = set()
     for step in plan.external:
-        with trace.step(step.spec) as outcome:
-            step.perform(context, outcome)
-        if outcome.status is StepStatus.FAILED and step.run_index is not None:
-            failed.add(step.run_index)
+        try:
+            with trace.step(step.spec) as outcome:
+                step.perform(context, outcome)
+        except ExternalStepError as failure:
+            failures.append(failure)
+            if step.run_index is not None:
+                failed.add(step.run_index)
     return set(context.runs) - failed
 
 

@@ -37,7 +37,9 @@ from catalog_gateway.events.payloads import (
 from catalog_gateway.events.results import StepStatus, System
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.pointers import join
+from catalog_gateway.gateway.publication import PublicationError
 from catalog_gateway.gateway.trace import Outcome, StepSpec
+from catalog_gateway.gateway.validation import Finding
 
 ValueT = TypeVar("ValueT")
 StepFunction = Callable[[StepContext, Outcome], None]
@@ -317,12 +319,34 @@ def _seats_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
 
 def _ecommerce_step(data: CourseRunInput, index: int) -> PlannedStep:
     def perform(ctx: StepContext, outcome: Outcome) -> None:
-        outcome.target = f"course_run:{ctx.runs[index].key}"
-        outcome.status = StepStatus.SKIPPED
-        outcome.detail = ECOMMERCE_NOT_CONFIGURED
+        run = ctx.runs[index]
+        outcome.target = f"course_run:{run.key}"
+        if ctx.publisher is None:
+            outcome.status = StepStatus.SKIPPED
+            outcome.detail = ECOMMERCE_NOT_CONFIGURED
+            return
+        try:
+            result = ctx.publisher.publish_run(run.id, budget=ctx.budget_left())
+        except PublicationError as error:
+            outcome.detail = error.detail
+            raise ExternalStepError(
+                Finding(error.code, error.message, None, "ecommerce.publish", error.detail),
+                retryable=error.retryable,
+            ) from error
+        outcome.action = (Action.UPDATED if result.skus_written else Action.UNCHANGED).value
+        outcome.detail = f"{result.products} products published, {result.skus_written} SKUs stored"
 
     spec = StepSpec("ecommerce.publish", System.ECOMMERCE, _run_label(data))
     return PlannedStep(spec, perform, None, index)
+
+
+class ExternalStepError(Exception):
+    """An external step failed; the event goes on with its other runs, then answers `failed`."""
+
+    def __init__(self, finding: Finding, *, retryable: bool) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+        self.retryable = retryable
 
 
 def _publish_step(data: CourseRunInput, index: int) -> PlannedStep:

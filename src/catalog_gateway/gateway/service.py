@@ -17,9 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
+from catalog_gateway.connectors.ecommerce import EcommerceClient, ecommerce_client_from_settings
 from catalog_gateway.db.base import utcnow
 from catalog_gateway.db.engine import Database
-from catalog_gateway.errors import CatalogGatewayError, ConflictError, ErrorCode, NotFoundError
+from catalog_gateway.errors import (
+    CatalogGatewayError,
+    ConflictError,
+    DownstreamUnavailableError,
+    ErrorCode,
+    NotFoundError,
+)
 from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.payloads import Payload
@@ -35,8 +42,10 @@ from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.executor import Execution, execute
 from catalog_gateway.gateway.plans import EventPlan, build_plan
+from catalog_gateway.gateway.publication import EcommercePublisher
 from catalog_gateway.gateway.trace import StepSpec, Trace
 from catalog_gateway.gateway.validation import Finding, validate
+from catalog_gateway.settings import Settings
 from catalog_gateway.sources.models import Source
 from catalog_gateway.transformers.base import Provenance, Transformer, TransformResult
 from catalog_gateway.transformers.registry import get_transformer
@@ -79,10 +88,43 @@ class Prepared:
 class EventGateway:
     """Handles events for every source of one database."""
 
-    def __init__(self, database: Database, *, lease: timedelta = timedelta(minutes=2)) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        lease: timedelta = timedelta(minutes=2),
+        ecommerce: EcommerceClient | None = None,
+        ecommerce_budget: float = 10.0,
+    ) -> None:
         self.database = database
         self.lease = lease
+        self.ecommerce = ecommerce
+        self.ecommerce_budget = ecommerce_budget
         self._vocabulary: Vocabulary | None = None
+        self._publisher: EcommercePublisher | None = None
+
+    @classmethod
+    def from_settings(cls, database: Database, settings: Settings) -> EventGateway:
+        """The gateway the settings describe (ecommerce included, when configured)."""
+        return cls(
+            database,
+            lease=timedelta(seconds=settings.event_lease_seconds),
+            ecommerce=ecommerce_client_from_settings(settings),
+            ecommerce_budget=settings.ecommerce_budget_seconds,
+        )
+
+    def close(self) -> None:
+        """Close connections to external systems."""
+        if self.ecommerce is not None:
+            self.ecommerce.close()
+
+    def publisher(self) -> EcommercePublisher | None:
+        """The ecommerce publisher, or None when no ecommerce is configured."""
+        if self.ecommerce is not None and self._publisher is None:
+            self._publisher = EcommercePublisher(
+                self.database, self.ecommerce, self.vocabulary().paid_seat_types
+            )
+        return self._publisher
 
     def profile(self, source_id: int) -> SourceProfile | None:
         """The sender's profile, or None if the source no longer exists."""
@@ -168,6 +210,12 @@ class EventGateway:
         if prepared.plan is None:
             answer = self.answer(source, envelope, started, prepared, EventStatus.REJECTED)
             return answer, prepared.canonical
+        if prepared.plan.external and self.ecommerce and self.ecommerce.breaker.is_open():
+            raise DownstreamUnavailableError(
+                "ecommerce is failing, so no event that publishes to it is started; "
+                "nothing was changed: send the event again after Retry-After seconds",
+                retry_after=self.ecommerce.breaker.retry_after(),
+            )
         context = self.context(source, envelope)
         execution = execute(self.database, prepared.plan, context, prepared.trace)
         return self.conclude(source, envelope, started, prepared, context, execution)
@@ -178,6 +226,8 @@ class EventGateway:
             vocabulary=self.vocabulary(),
             occurred_at=envelope.occurred_at,
             now=utcnow(),
+            publisher=self.publisher(),
+            external_budget=self.ecommerce_budget,
         )
 
     def conclude(
@@ -344,6 +394,7 @@ def _issue(finding: Finding, provenance: Provenance) -> EventIssue:
         step=finding.step,
         path=finding.path,
         source_path=provenance.source_path(finding.path),
+        detail=finding.detail,
     )
 
 

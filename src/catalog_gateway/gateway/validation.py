@@ -39,6 +39,7 @@ class Finding:
     message: str
     path: str | None
     step: str = "validate"
+    detail: str | None = None
 
 
 @dataclass(slots=True)

@@ -1,0 +1,1 @@
+"""Clients of external systems, each with timeouts, retries and a circuit breaker."""

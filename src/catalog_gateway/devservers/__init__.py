@@ -1,0 +1,1 @@
+"""Reference peers for development, demos and tests (never used in production)."""

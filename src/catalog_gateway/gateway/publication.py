@@ -1,0 +1,173 @@
+"""Publishing a course run to ecommerce: the body from the catalog's current state, the call,
+and the SKUs written back.
+
+The body is built from what the catalog holds *now*, not from the event, so two events for one
+product that publish in either order both leave ecommerce with the latest prices; and the same
+catalog state always produces the same body, so re-publishing changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog_gateway.catalog.models import CourseRun
+from catalog_gateway.connectors.ecommerce import (
+    DownstreamOpenError,
+    EcommerceClient,
+    EcommerceError,
+    EcommerceRejectedError,
+    EcommerceTimeoutError,
+    PublishedProduct,
+)
+from catalog_gateway.db.engine import Database
+from catalog_gateway.errors import ErrorCode
+
+SEAT = "Seat"
+ENTITLEMENT = "Course Entitlement"
+# The publication API prices in US dollars; seats in other currencies are not sent to it.
+PUBLICATION_CURRENCY = "USD"
+ID_VERIFIED_SEAT_TYPES = frozenset({"verified", "professional"})
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationResult:
+    """What publishing one run did."""
+
+    products: int
+    skus_written: int
+
+
+class PublicationError(Exception):
+    """Publishing a run failed: a code, a message for the integrator, the downstream detail."""
+
+    def __init__(self, code: ErrorCode, message: str, *, retryable: bool, detail: str | None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.detail = detail
+
+
+class EcommercePublisher:
+    """Publishes runs of this catalog to one ecommerce system."""
+
+    def __init__(
+        self, database: Database, client: EcommerceClient, paid_seat_types: frozenset[str]
+    ):
+        self.database = database
+        self.client = client
+        self.paid_seat_types = paid_seat_types
+
+    def publish_run(self, run_id: int, *, budget: float) -> PublicationResult:
+        """Publish the run's paid seats (and its course's entitlement); store the SKUs."""
+        with self.database.read() as session:
+            run = _load_run(session, run_id)
+            body = publication_body(run, self.paid_seat_types)
+            key = run.key
+        try:
+            products = self.client.publish_course_run(body, budget=budget)
+        except EcommerceError as error:
+            raise _publication_error(key, error) from error
+        return PublicationResult(len(body["products"]), self._write_skus(run_id, products))
+
+    def _write_skus(self, run_id: int, products: list[PublishedProduct]) -> int:
+        skus = {
+            (product.product_class, product.certificate_type): product.partner_sku
+            for product in products
+            if product.partner_sku
+        }
+        written = 0
+        with self.database.unit_of_work() as session:
+            run = _load_run(session, run_id)
+            for seat in run.seats:
+                sku = skus.get((SEAT, seat.type))
+                if sku and seat.currency == PUBLICATION_CURRENCY and seat.sku != sku:
+                    seat.sku = sku
+                    written += 1
+            course = run.course
+            sku = skus.get((ENTITLEMENT, course.entitlement_seat_type))
+            if sku and course.entitlement_sku != sku:
+                course.entitlement_sku = sku
+                written += 1
+        return written
+
+
+def publication_body(run: CourseRun, paid_seat_types: frozenset[str]) -> dict[str, Any]:
+    """The publication API's body for a run, from the catalog's current state."""
+    course = run.course
+    products: list[dict[str, Any]] = [
+        {
+            "product_class": SEAT,
+            "price": f"{seat.price:.2f}",
+            "expires": seat.upgrade_deadline.isoformat() if seat.upgrade_deadline else None,
+            "attribute_values": [
+                {"name": "certificate_type", "value": seat.type},
+                {"name": "id_verification_required", "value": seat.type in ID_VERIFIED_SEAT_TYPES},
+            ],
+            "stockrecords": [{"partner_sku": seat.sku}],
+        }
+        for seat in sorted(run.seats, key=lambda seat: seat.type)
+        if seat.type in paid_seat_types and seat.currency == PUBLICATION_CURRENCY
+    ]
+    if (
+        course.entitlement_seat_type is not None
+        and course.entitlement_price is not None
+        and course.entitlement_currency == PUBLICATION_CURRENCY
+    ):
+        products.append(
+            {
+                "product_class": ENTITLEMENT,
+                "price": f"{course.entitlement_price:.2f}",
+                "attribute_values": [
+                    {"name": "certificate_type", "value": course.entitlement_seat_type}
+                ],
+            }
+        )
+    return {
+        "id": run.key,
+        "uuid": str(course.uuid),
+        "name": course.title,
+        "verification_deadline": run.end.isoformat(),
+        "products": products,
+    }
+
+
+def _load_run(session: Session, run_id: int) -> CourseRun:
+    run = session.scalar(
+        select(CourseRun)
+        .where(CourseRun.id == run_id)
+        .options(selectinload(CourseRun.seats), selectinload(CourseRun.course))
+    )
+    if run is None:
+        raise LookupError(f"course run {run_id} vanished before its publication")
+    return run
+
+
+def _publication_error(run_key: str, error: EcommerceError) -> PublicationError:
+    status = f" (HTTP {error.status})" if error.status else ""
+    if isinstance(error, EcommerceRejectedError):
+        return PublicationError(
+            ErrorCode.ECOMMERCE_REJECTED,
+            f"ecommerce refused course run {run_key}{status}; the catalog kept your data but "
+            "the run is not published: correct the product and send it as a new event",
+            retryable=False,
+            detail=error.detail,
+        )
+    if isinstance(error, DownstreamOpenError):
+        code = ErrorCode.DOWNSTREAM_UNAVAILABLE
+        what = "ecommerce is failing, so it was not called"
+    elif isinstance(error, EcommerceTimeoutError):
+        code, what = ErrorCode.ECOMMERCE_TIMEOUT, "ecommerce did not answer in time"
+    else:
+        code, what = ErrorCode.ECOMMERCE_UNAVAILABLE, f"ecommerce was unavailable{status}"
+    return PublicationError(
+        code,
+        f"{what} for course run {run_key}; the catalog kept your data and the run stays "
+        "unpublished: send the same event again to resume",
+        retryable=True,
+        detail=error.detail,
+    )

@@ -140,8 +140,8 @@ def sources_create(
             session,
             slug,
             transformer=transformer,
-            rate=rate or settings.default_rate,
-            burst=burst or settings.default_burst,
+            rate=rate if rate is not None else settings.default_rate,
+            burst=burst if burst is not None else settings.default_burst,
             event_types=_split(events),
             name=name,
         )

@@ -10,6 +10,7 @@ RUN := $(UV) run --frozen
 
 help:
 	@echo "make run    set up, migrate the SQLite database and serve on 127.0.0.1:8000"
+	@echo "            (ECOMMERCE=1: also start the reference ecommerce server and use it)"
 	@echo "make test   set up and run the whole suite (ruff, mypy, pytest)"
 
 bootstrap:
@@ -17,8 +18,19 @@ bootstrap:
 		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 	@$(UV) sync --frozen --quiet
 
+# `make run ECOMMERCE=1` also starts the reference ecommerce server and points the gateway at it.
+ECOMMERCE ?= 0
+ECOMMERCE_PORT ?= 18130
+
 run: bootstrap
+ifeq ($(ECOMMERCE),1)
+	@.venv/bin/catalog-gateway devserver ecommerce --port $(ECOMMERCE_PORT) & \
+	  trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	  echo "reference ecommerce server on http://127.0.0.1:$(ECOMMERCE_PORT)"; \
+	  CATALOG_GATEWAY_ECOMMERCE_URL=http://127.0.0.1:$(ECOMMERCE_PORT) $(RUN) catalog-gateway serve
+else
 	$(RUN) catalog-gateway serve
+endif
 
 test: bootstrap lint typecheck pytest
 

@@ -39,12 +39,17 @@ def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterat
 
 def optional_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    session: Annotated[Session, Depends(read_session)],
+    database: Annotated[Database, Depends(get_database)],
 ) -> Principal | None:
-    """The caller, if a key was sent; a key that was sent but is wrong is a 401."""
+    """The caller, if a key was sent; a key that was sent but is wrong is a 401.
+
+    The lookup has a session of its own, returned to the pool at once: a request must never
+    hold one connection while its handler waits for another (that deadlocks a busy pool).
+    """
     if credentials is None:
         return None
-    principal = principal_for_key(session, credentials.credentials)
+    with database.read() as session:
+        principal = principal_for_key(session, credentials.credentials)
     if principal is None:
         raise _unauthorized("the API key is unknown or revoked")
     return principal

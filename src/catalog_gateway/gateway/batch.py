@@ -127,11 +127,13 @@ class _AllOrNothing:
         return True
 
     def _apply_all(self) -> None:
+        current: int | None = None
         try:
             with self.gateway.database.unit_of_work() as session:
                 for i, record_id in sorted(
                     self.claims.items(), key=lambda c: self.order.index(c[0])
                 ):
+                    current = i
                     envelope, started = self.envelopes[i], time.perf_counter()
                     prepared = self.gateway.prepare(self.source, envelope, session)
                     if prepared.plan is None:
@@ -153,7 +155,7 @@ class _AllOrNothing:
         except _AbortError:
             pass
         except SQLAlchemyError:
-            failing = next(iter(self.claims))
+            failing = current if current is not None else next(iter(self.claims))
             envelope = self.envelopes[failing]
             (finding,) = database_failure().errors
             self._refuse(

@@ -62,9 +62,9 @@ def catalog_phase(
             return rollback.execution
         except IntegrityError:
             if attempt == _CATALOG_ATTEMPTS:
-                return fail_catalog(plan, trace, database_failure())
+                return fail_catalog(plan, trace, database_failure(_failed_step(trace)))
         except SQLAlchemyError:
-            return fail_catalog(plan, trace, database_failure())
+            return fail_catalog(plan, trace, database_failure(_failed_step(trace)))
     raise AssertionError("unreachable")
 
 
@@ -101,7 +101,14 @@ def after_commit(
     """
     failures: list[ExternalStepError] = []
     publishable = _external_phase(plan, context, trace, failures)
-    _publication_phase(database, plan, context, trace, publishable)
+    try:
+        _publication_phase(database, plan, context, trace, publishable)
+    except SQLAlchemyError:
+        published = sum(1 for r in trace.steps if r.name == "course_run.publish")
+        trace.skip_all(
+            [step.spec for step in plan.publication[published:]], "the catalog database failed"
+        )
+        return database_failure(_failed_step(trace), "while publishing the runs")
     if not failures:
         return Execution()
     return Execution(
@@ -176,19 +183,35 @@ def _not_run(plan: EventPlan, trace: Trace) -> list[PlannedStep]:
     return plan.steps[done:]
 
 
+def _failed_step(trace: Trace) -> str:
+    """The name of the step that failed last, for errors raised outside a step's own code."""
+    return next(
+        (record.name for record in reversed(trace.steps) if record.status is StepStatus.FAILED),
+        "catalog",
+    )
+
+
 def _finding(error: CatalogGatewayError, step: PlannedStep | None) -> Finding:
     base = step.path if step else None
     path = join(base, error.field) if base is not None and error.field else base
     return Finding(error.code, error.message, path, step.spec.name if step else "catalog")
 
 
-def database_failure() -> Execution:
-    """The answer when the database itself failed: nothing written, worth sending again."""
-    finding = Finding(
-        ErrorCode.CATALOG_WRITE_FAILED,
-        "the catalog database failed while applying this event; nothing was written, "
-        "send the same event again",
-        None,
-        "catalog",
-    )
+def database_failure(step: str = "catalog", during: str | None = None) -> Execution:
+    """The answer when the database itself failed: worth sending the same event again.
+
+    During the catalog phase nothing was written; `during` names a later phase, after the
+    catalog writes were committed.
+    """
+    if during is None:
+        message = (
+            "the catalog database failed while applying this event; nothing was written, "
+            "send the same event again"
+        )
+    else:
+        message = (
+            f"the catalog database failed {during}; the catalog writes are kept, "
+            "send the same event again to finish"
+        )
+    finding = Finding(ErrorCode.CATALOG_WRITE_FAILED, message, None, step)
     return Execution(EventStatus.FAILED, retryable=True, errors=[finding])

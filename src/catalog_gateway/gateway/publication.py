@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from catalog_gateway.catalog.models import CourseRun
@@ -72,7 +73,17 @@ class EcommercePublisher:
             products = self.client.publish_course_run(body, budget=budget)
         except EcommerceError as error:
             raise _publication_error(key, error) from error
-        return PublicationResult(len(body["products"]), self._write_skus(run_id, products))
+        try:
+            written = self._write_skus(run_id, products)
+        except SQLAlchemyError as error:
+            raise PublicationError(
+                ErrorCode.CATALOG_WRITE_FAILED,
+                f"ecommerce published course run {key}, but the catalog database failed while "
+                "storing its SKUs; the run stays unpublished: send the same event again",
+                retryable=True,
+                detail=type(error).__name__,
+            ) from error
+        return PublicationResult(len(body["products"]), written)
 
     def _write_skus(self, run_id: int, products: list[PublishedProduct]) -> int:
         skus = {

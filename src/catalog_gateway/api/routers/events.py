@@ -208,7 +208,7 @@ def list_events(
 
 
 @router.get(
-    "/events/{event_id}",
+    "/events/{event_id:path}",
     summary="One event's stored answer and payloads",
     responses=problem_responses(400, 401, 404),
 )
@@ -292,6 +292,8 @@ def _profile(gateway: Gateway, caller: Principal) -> SourceProfile:
 
 
 def _answer_response(answer: EventAnswer, headers: dict[str, str] | None = None) -> JSONResponse:
+    if answer.http_status == 503:
+        headers = {**(headers or {}), "Retry-After": "1"}
     return JSONResponse(
         answer.model_dump(mode="json"), status_code=answer.http_status, headers=headers
     )

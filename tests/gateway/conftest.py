@@ -1,0 +1,192 @@
+"""Fixtures for the event gateway over HTTP: the app on the test database, two sources with
+their keys, an admin key, and (for concurrency) the app served by a real uvicorn server.
+
+- `exec-ed`: canonical transformer, organization MITx known to it by its own code `MIT`.
+- `bootcamps`: canonical transformer, sends HarvardX products.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from catalog_gateway.api.app import create_app
+from catalog_gateway.auth.keys import issue_key
+from catalog_gateway.catalog.organizations import ensure_organization
+from catalog_gateway.db.engine import Database
+from catalog_gateway.settings import Settings
+from catalog_gateway.sources.service import create_source, map_organization_code
+from tests.gateway.payloads import COURSE_KEY
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def bearer(api_key: str) -> dict[str, str]:
+    """The `Authorization` header for a key."""
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+def url_of(database: Database) -> str:
+    """The database URL, password included, for settings and the CLI."""
+    return database.url.render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """API keys on the test database."""
+
+    exec_ed: str
+    bootcamps: str
+    admin: str
+
+
+@dataclass
+class Api:
+    """A client of the service, with shortcuts for what the tests send and read."""
+
+    client: TestClient
+    database: Database
+    keys: Keys
+
+    def send(
+        self, event: dict[str, Any], *, key: str | None = None, dry_run: bool = False
+    ) -> httpx.Response:
+        """POST one event (as `exec-ed` unless another key is given)."""
+        return self.client.post(
+            "/api/v1/events",
+            json=event,
+            params={"dry_run": "true"} if dry_run else None,
+            headers=bearer(key or self.keys.exec_ed),
+        )
+
+    def batch(
+        self,
+        events: list[dict[str, Any]],
+        error_policy: str = "independent",
+        *,
+        key: str | None = None,
+    ) -> httpx.Response:
+        """POST a batch of events."""
+        return self.client.post(
+            "/api/v1/events/batch",
+            json={"events": events, "error_policy": error_policy},
+            headers=bearer(key or self.keys.exec_ed),
+        )
+
+    def get(self, path: str, *, key: str | None = None, **params: Any) -> httpx.Response:
+        """GET under /api/v1 (as `exec-ed` unless another key is given)."""
+        return self.client.get(
+            f"/api/v1{path}", params=params or None, headers=bearer(key or self.keys.exec_ed)
+        )
+
+    def course(self, key: str = COURSE_KEY) -> dict[str, Any] | None:
+        """The course as GET /courses/{key} shows it, or None when it does not exist."""
+        response = self.client.get(f"/api/v1/courses/{key}")
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def event(self, event_id: str, *, key: str | None = None) -> dict[str, Any]:
+        """The event log's record of one event."""
+        response = self.get(f"/events/{event_id}", key=key)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def event_log(self, *, key: str | None = None, **params: Any) -> list[dict[str, Any]]:
+        """Every record of the caller's event log (all pages)."""
+        records: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            query = dict(params, **({"cursor": cursor} if cursor else {}))
+            response = self.get("/events", key=key, **query)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            records.extend(page["results"])
+            cursor = page["next"]
+            if cursor is None:
+                return records
+
+    def count(self, model: type[Any]) -> int:
+        """How many rows of `model` the database holds."""
+        with self.database.read() as session:
+            return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.fixture
+def keys(database: Database) -> Keys:
+    """Sources `exec-ed` (MIT → MITx) and `bootcamps`, each with a key, and an admin key."""
+    with database.unit_of_work() as session:
+        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
+        ensure_organization(session, "HarvardX", "Harvard University")
+        _, exec_ed = create_source(
+            session, "exec-ed", transformer="canonical", rate="1000/second", burst=1000
+        )
+        map_organization_code(session, "exec-ed", "MIT", "MITx")
+        _, bootcamps = create_source(
+            session, "bootcamps", transformer="canonical", rate="1000/second", burst=1000
+        )
+        admin = issue_key(session)
+    return Keys(exec_ed=exec_ed.api_key, bootcamps=bootcamps.api_key, admin=admin.api_key)
+
+
+@pytest.fixture
+def app(database: Database, keys: Keys) -> FastAPI:
+    """The service on the test database, with default settings."""
+    return create_app(Settings(database_url=url_of(database)), database)
+
+
+@pytest.fixture
+def api(app: FastAPI, database: Database, keys: Keys) -> Iterator[Api]:
+    """A TestClient of the service."""
+    with TestClient(app) as client:
+        yield Api(client=client, database=database, keys=keys)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """Serve `app` with a real uvicorn server in a background thread; its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def live_url(app: FastAPI) -> Iterator[str]:
+    """The service (on the test database) behind a real uvicorn server."""
+    with served(app) as url:
+        yield url

@@ -20,6 +20,10 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL_ERROR = "internal_error"
+    THROTTLED = "throttled"
+    OVERLOADED = "overloaded"
+    BODY_TOO_LARGE = "body_too_large"
+    INPUT_TOO_COMPLEX = "input_too_complex"
     # Events: the envelope and its handling.
     MALFORMED_JSON = "malformed_json"
     INVALID_ENVELOPE = "invalid_envelope"

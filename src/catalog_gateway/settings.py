@@ -83,6 +83,33 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long the open breaker fails fast before a probe."
     )
 
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for rate-limit counters shared by every process; unset = in-process.",
+    )
+    read_rate: str = Field(
+        default="200/second", description="Rate limit of catalog and event-log reads per client."
+    )
+    read_burst: int = Field(default=400, ge=1, description="Burst of reads per client.")
+    max_in_flight_writes: int = Field(
+        default=16, ge=1, description="Event requests one process works on at once."
+    )
+    overload_wait_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="How long an event request waits for a free slot before `503 overloaded`.",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest body of `POST /api/v1/events`."
+    )
+    max_batch_body_bytes: int = Field(
+        default=16_777_216, ge=1024, description="Largest body of `POST /api/v1/events/batch`."
+    )
+    max_json_depth: int = Field(default=32, ge=4, description="Deepest JSON nesting accepted.")
+    max_string_length: int = Field(
+        default=200_000, ge=1024, description="Longest JSON string accepted (characters)."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _use_psycopg_for_postgresql(cls, url: str) -> str:

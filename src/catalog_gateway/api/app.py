@@ -9,10 +9,12 @@ from fastapi import FastAPI
 
 from catalog_gateway import __version__
 from catalog_gateway.api.problems import install_problem_handlers
+from catalog_gateway.api.protection import RateLimitHeaders, WriteGate
 from catalog_gateway.api.routers import catalog, events, health
 from catalog_gateway.db.engine import Database
 from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import Settings, get_settings
+from catalog_gateway.throttling.limiter import RateLimiter
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -36,8 +38,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     gateway = EventGateway.from_settings(database, settings)
     app.state.gateway = gateway
+    app.state.limiter = RateLimiter(settings.redis_url)
+    app.state.write_gate = WriteGate(settings.max_in_flight_writes, settings.overload_wait_seconds)
+    app.add_middleware(RateLimitHeaders)
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(events.router)
+    app.include_router(events.read_router)
     app.include_router(catalog.router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -54,12 +55,14 @@ class ProblemError(Exception):
         code: ErrorCode,
         detail: str,
         headers: dict[str, str] | None = None,
+        errors: list[ProblemField] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
         self.headers = headers
+        self.errors = errors
 
 
 def problem_response(
@@ -114,7 +117,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(_request: Request, error: ProblemError) -> JSONResponse:
-        return problem_response(error.status, error.code, error.detail, error.headers)
+        return problem_response(error.status, error.code, error.detail, error.headers, error.errors)
 
     @app.exception_handler(DownstreamUnavailableError)
     async def _downstream(_request: Request, error: DownstreamUnavailableError) -> JSONResponse:
@@ -136,16 +139,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             )
         body_errors = [item for item in details if tuple(item.get("loc", ()))[:1] == ("body",)]
         if body_errors:
+            problem = invalid_body([{**item, "loc": item["loc"][1:]} for item in body_errors])
             return problem_response(
-                400,
-                ErrorCode.INVALID_ENVELOPE,
-                "the request body is not a valid envelope: " + _describe(error),
-                errors=[
-                    ProblemField(path=pointer(item["loc"][1:]), message=item["msg"])
-                    for item in body_errors
-                ],
+                problem.status, problem.code, problem.detail, errors=problem.errors
             )
-        return problem_response(400, ErrorCode.INVALID_REQUEST, _describe(error))
+        return problem_response(400, ErrorCode.INVALID_REQUEST, _describe(details))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -162,10 +160,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
 
-def _describe(error: RequestValidationError) -> str:
-    """`query.limit: Input should be less than or equal to 500; …`, readable by a person."""
+def invalid_body(details: Sequence[Any]) -> ProblemError:
+    """400 `invalid_envelope` for pydantic errors located in the request body."""
+    return ProblemError(
+        400,
+        ErrorCode.INVALID_ENVELOPE,
+        "the request body is not a valid envelope: " + _describe(details),
+        errors=[ProblemField(path=pointer(item["loc"]), message=item["msg"]) for item in details],
+    )
+
+
+def _describe(details: Sequence[Any]) -> str:
+    """`limit: Input should be less than or equal to 500; …`, readable by a person."""
     parts = []
-    for item in error.errors():
+    for item in details:
         where = ".".join(str(part) for part in item.get("loc", ()))
         parts.append(f"{where}: {item.get('msg', 'invalid')}")
     return "; ".join(parts) or "the request is not valid"

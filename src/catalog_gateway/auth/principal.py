@@ -17,6 +17,8 @@ class Principal:
     source_id: int | None
     source_slug: str | None
     is_admin: bool
+    rate: str | None = None
+    burst: int | None = None
 
 
 def principal_for_key(session: Session, api_key: str) -> Principal | None:
@@ -29,4 +31,6 @@ def principal_for_key(session: Session, api_key: str) -> Principal | None:
         source_id=stored.source_id,
         source_slug=stored.source.slug if stored.source else None,
         is_admin=stored.is_admin,
+        rate=stored.source.rate if stored.source else None,
+        burst=stored.source.burst if stored.source else None,
     )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from catalog_gateway.api.dependencies import Paging, ReadSession, catalog_reader
 from catalog_gateway.api.problems import problem_responses
+from catalog_gateway.api.protection import ThrottledReads
 from catalog_gateway.api.representations import (
     CourseOut,
     CourseRunOut,
@@ -29,8 +30,8 @@ from catalog_gateway.catalog.models import ProductStatus, RunStatus
 router = APIRouter(
     prefix="/api/v1",
     tags=["catalog"],
-    dependencies=[Depends(catalog_reader)],
-    responses=problem_responses(400, 401),
+    dependencies=[Depends(catalog_reader), ThrottledReads],
+    responses=problem_responses(400, 401, 429),
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -16,9 +16,16 @@ from catalog_gateway.api.dependencies import (
     Paging,
     ReadSession,
     SettingsDependency,
-    SourceCaller,
 )
-from catalog_gateway.api.problems import ProblemError, problem_responses
+from catalog_gateway.api.openapi import request_body
+from catalog_gateway.api.problems import ProblemError, invalid_body, problem_responses
+from catalog_gateway.api.protection import (
+    EventsCaller,
+    ThrottledReads,
+    WriteGate,
+    charge_more_events,
+    read_json,
+)
 from catalog_gateway.auth.principal import Principal
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events import log
@@ -29,10 +36,11 @@ from catalog_gateway.events.results import EventAnswer, EventIssue, EventStatus,
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.batch import ErrorPolicy, handle_batch
 from catalog_gateway.gateway.schema_errors import field_errors
-from catalog_gateway.gateway.service import SourceProfile
+from catalog_gateway.gateway.service import EventGateway, SourceProfile
 from catalog_gateway.transformers.registry import get_transformer
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
+read_router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[ThrottledReads])
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 _EVENT_ANSWERS: dict[int | str, dict[str, Any]] = {
@@ -51,20 +59,37 @@ _EVENT_ANSWERS: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/events",
     summary="Send one event; answered synchronously with its step trace",
-    responses={**_EVENT_ANSWERS, **problem_responses(400, 401, 403)},
+    responses={**_EVENT_ANSWERS, **problem_responses(400, 401, 403, 413, 429, 503)},
+    openapi_extra=request_body(Envelope),
 )
 async def post_event(
-    envelope: Envelope,
-    caller: SourceCaller,
+    request: Request,
+    caller: EventsCaller,
     gateway: Gateway,
+    settings: SettingsDependency,
     dry_run: Annotated[
         bool, Query(description="Transform, validate and plan only; write nothing.")
     ] = False,
 ) -> JSONResponse:
-    source = await run_in_threadpool(_profile, gateway, caller)
-    handled = await run_in_threadpool(gateway.handle, source, envelope, dry_run=dry_run)
+    async with _write_gate(request).admit():
+        document = await read_json(request, settings.max_body_bytes, settings)
+        envelope = _envelope(document)
+        source = await run_in_threadpool(_profile, gateway, caller)
+        handled = await run_in_threadpool(gateway.handle, source, envelope, dry_run=dry_run)
     headers = {REPLAYED_HEADER: "true"} if handled.replayed else None
     return _answer_response(handled.answer, headers)
+
+
+def _envelope(document: Any) -> Envelope:
+    try:
+        return Envelope.model_validate(document)
+    except ValidationError as error:
+        raise invalid_body(error.errors(include_url=False)) from None
+
+
+def _write_gate(request: Request) -> WriteGate:
+    gate: WriteGate = request.app.state.write_gate
+    return gate
 
 
 class BatchRequest(BaseModel):
@@ -88,40 +113,48 @@ class BatchAnswer(BaseModel):
 @router.post(
     "/events/batch",
     summary="Send up to 500 events; each is answered, in request order",
-    responses=problem_responses(400, 401, 403, 413),
+    responses=problem_responses(400, 401, 403, 413, 429, 503),
+    openapi_extra=request_body(BatchRequest),
 )
 async def post_batch(
-    batch: BatchRequest, caller: SourceCaller, gateway: Gateway, settings: SettingsDependency
+    request: Request, caller: EventsCaller, gateway: Gateway, settings: SettingsDependency
 ) -> BatchAnswer:
-    if len(batch.events) > settings.batch_max_events:
-        raise ProblemError(
-            413,
-            ErrorCode.BATCH_TOO_LARGE,
-            f"a batch holds at most {settings.batch_max_events} events; "
-            f"this one has {len(batch.events)}",
-        )
-    source = await run_in_threadpool(_profile, gateway, caller)
-    parsed = [_parse_envelope(source.slug, raw) for raw in batch.events]
-    envelopes = [item for item in parsed if isinstance(item, Envelope)]
-    if batch.error_policy is ErrorPolicy.ALL_OR_NOTHING and len(envelopes) < len(parsed):
-        answers = [
-            item if isinstance(item, EventAnswer) else _aborted(source.slug, item)
-            for item in parsed
-        ]
-    else:
-        handled = await run_in_threadpool(
-            handle_batch, gateway, source, envelopes, batch.error_policy
-        )
-        answers_by_envelope = iter(h.answer for h in handled)
-        answers = [
-            next(answers_by_envelope) if isinstance(item, Envelope) else item for item in parsed
-        ]
+    async with _write_gate(request).admit():
+        document = await read_json(request, settings.max_batch_body_bytes, settings)
+        try:
+            batch = BatchRequest.model_validate(document)
+        except ValidationError as error:
+            raise invalid_body(error.errors(include_url=False)) from None
+        if len(batch.events) > settings.batch_max_events:
+            raise ProblemError(
+                413,
+                ErrorCode.BATCH_TOO_LARGE,
+                f"a batch holds at most {settings.batch_max_events} events; "
+                f"this one has {len(batch.events)}",
+            )
+        charge_more_events(request, caller, len(batch.events) - 1)
+        source = await run_in_threadpool(_profile, gateway, caller)
+        answers = await run_in_threadpool(_answer_batch, gateway, source, batch)
     summary = dict.fromkeys(
         (status.value for status in EventStatus if status is not EventStatus.IN_PROGRESS), 0
     )
     for answer in answers:
         summary[answer.status.value] += 1
     return BatchAnswer(results=answers, summary=summary)
+
+
+def _answer_batch(
+    gateway: EventGateway, source: SourceProfile, batch: BatchRequest
+) -> list[EventAnswer]:
+    parsed = [_parse_envelope(source.slug, raw) for raw in batch.events]
+    envelopes = [item for item in parsed if isinstance(item, Envelope)]
+    if batch.error_policy is ErrorPolicy.ALL_OR_NOTHING and len(envelopes) < len(parsed):
+        return [
+            item if isinstance(item, EventAnswer) else _aborted(source.slug, item)
+            for item in parsed
+        ]
+    handled = iter(h.answer for h in handle_batch(gateway, source, envelopes, batch.error_policy))
+    return [next(handled) if isinstance(item, Envelope) else item for item in parsed]
 
 
 def _parse_envelope(source: str, raw: dict[str, Any]) -> Envelope | EventAnswer:
@@ -183,7 +216,7 @@ class EventPage(BaseModel):
     next: str | None
 
 
-@router.get(
+@read_router.get(
     "/events",
     summary="The event log: the caller's events (an admin sees all)",
     responses=problem_responses(400, 401, 404),
@@ -207,7 +240,7 @@ def list_events(
     return EventPage(results=[_record_out(record) for record in page.results], next=page.next)
 
 
-@router.get(
+@read_router.get(
     "/events/{event_id:path}",
     summary="One event's stored answer and payloads",
     responses=problem_responses(400, 401, 404),

@@ -1,0 +1,201 @@
+"""The HTTP side of protection: rate limits, load shedding and input limits.
+
+Everything here runs before a request's body is read, so a throttled, shed or oversized
+request costs almost nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from catalog_gateway.api.dependencies import (
+    get_settings,
+    optional_principal,
+    require_source,
+)
+from catalog_gateway.api.problems import ProblemError
+from catalog_gateway.auth.principal import Principal
+from catalog_gateway.errors import ErrorCode
+from catalog_gateway.settings import Settings
+from catalog_gateway.throttling.limiter import Decision, Quota, RateLimiter, quota
+
+EVENTS_POLICY = "events"
+READS_POLICY = "reads"
+_HEADERS_STATE = "rate_limit_headers"
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    """The app's rate limiter."""
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
+def throttle_events(
+    request: Request,
+    caller: Annotated[Principal, Depends(require_source)],
+    limiter: Annotated[RateLimiter, Depends(get_limiter)],
+) -> Principal:
+    """Count one event for the caller's source; 429 when its rate and burst are spent."""
+    source, allowance = _source_quota(caller)
+    _answer_quota(request, limiter.hit(EVENTS_POLICY, source, allowance), f"source {source}")
+    return caller
+
+
+def charge_more_events(request: Request, caller: Principal, count: int) -> None:
+    """Count the rest of a batch's events (the request itself counted one)."""
+    if count <= 0:
+        return
+    source, allowance = _source_quota(caller)
+    decision = get_limiter(request).hit(EVENTS_POLICY, source, allowance, cost=count)
+    _answer_quota(request, decision, f"source {source}")
+
+
+def _source_quota(caller: Principal) -> tuple[str, Quota]:
+    if caller.source_slug is None or caller.rate is None or caller.burst is None:
+        raise RuntimeError("only a source's key has a quota")
+    return caller.source_slug, quota(caller.rate, caller.burst)
+
+
+def throttle_reads(
+    request: Request,
+    caller: Annotated[Principal | None, Depends(optional_principal)],
+    limiter: Annotated[RateLimiter, Depends(get_limiter)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> None:
+    """Reads have their own limit, per key (or per address without one)."""
+    client = caller.key_id if caller else f"ip:{request.client.host if request.client else '-'}"
+    decision = limiter.hit(READS_POLICY, client, quota(settings.read_rate, settings.read_burst))
+    _answer_quota(request, decision, "this client's reads")
+
+
+def _answer_quota(request: Request, decision: Decision, who: str) -> None:
+    request.scope.setdefault("state", {})[_HEADERS_STATE] = decision.headers()
+    if not decision.allowed:
+        raise ProblemError(
+            429,
+            ErrorCode.THROTTLED,
+            f"{who} is over its rate limit ({decision.quota.requests} requests per "
+            f"{decision.quota.window} s); retry after {decision.reset_after or 1} s",
+            headers=decision.headers(),
+        )
+
+
+class RateLimitHeaders:
+    """ASGI middleware: every answer carries the quota headers of the limit that counted it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                quota_headers = scope.get("state", {}).get(_HEADERS_STATE)
+                if quota_headers:
+                    existing = {name.lower() for name, _ in message.get("headers", [])}
+                    message["headers"] = list(message.get("headers", [])) + [
+                        (name.lower().encode(), value.encode())
+                        for name, value in quota_headers.items()
+                        if name.lower().encode() not in existing
+                    ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class WriteGate:
+    """At most `capacity` event requests in flight per process; others wait briefly, then are
+    shed. Reads never pass through it, so they never queue behind writes."""
+
+    def __init__(self, capacity: int, wait_seconds: float) -> None:
+        self.capacity = capacity
+        self.wait_seconds = wait_seconds
+        self._semaphore: asyncio.Semaphore | None = None
+
+    @asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Hold a slot for the block, or raise 503 `overloaded`."""
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.capacity)
+        try:
+            await asyncio.wait_for(self._semaphore.acquire(), timeout=self.wait_seconds)
+        except TimeoutError:
+            raise ProblemError(
+                503,
+                ErrorCode.OVERLOADED,
+                "the gateway is at capacity; nothing was changed: send the request again",
+                headers={"Retry-After": "1"},
+            ) from None
+        try:
+            yield
+        finally:
+            self._semaphore.release()
+
+
+async def read_json(request: Request, limit: int, settings: Settings) -> Any:
+    """The body as JSON: 413 past `limit` bytes (before reading it all), 400 if malformed or
+    nested deeper / with longer strings than the settings allow."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    try:
+        document = json.loads(b"".join(chunks))
+    except RecursionError:
+        raise _too_complex(f"JSON nested deeper than {settings.max_json_depth} levels") from None
+    except ValueError:
+        raise ProblemError(
+            400, ErrorCode.MALFORMED_JSON, "the request body is not valid JSON"
+        ) from None
+    problem = _complexity(document, settings.max_json_depth, settings.max_string_length)
+    if problem:
+        raise _too_complex(problem)
+    return document
+
+
+def _complexity(document: Any, max_depth: int, max_string: int) -> str | None:
+    """Why the document is too complex, or None. Iterative: no recursion on hostile input."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if len(value) > max_string:
+                return f"a JSON string is longer than {max_string} characters"
+        elif isinstance(value, dict | list):
+            if depth > max_depth:
+                return f"JSON nested deeper than {max_depth} levels"
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+            if isinstance(value, dict):
+                stack.extend((key, depth + 1) for key in value)
+    return None
+
+
+def _too_large(limit: int) -> ProblemError:
+    return ProblemError(
+        413, ErrorCode.BODY_TOO_LARGE, f"the request body is larger than {limit} bytes"
+    )
+
+
+def _too_complex(reason: str) -> ProblemError:
+    return ProblemError(400, ErrorCode.INPUT_TOO_COMPLEX, f"the request body is refused: {reason}")
+
+
+EventsCaller = Annotated[Principal, Depends(throttle_events)]
+ThrottledReads = Depends(throttle_reads)

@@ -1,0 +1,87 @@
+"""Per-client rate limits (the `limits` library), in process or shared through Redis.
+
+A source has a rate (`50/second`) and a burst (`100`). `limits` counts requests in windows, so
+a rate and a burst become one sliding window that holds `burst` requests and refills at the
+rate: 50/second with a burst of 100 is 100 requests per 2 seconds. A burst smaller than one
+second's worth of the rate cannot be expressed (windows are whole seconds) and has no effect.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
+from limits.storage import storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """How many requests a window holds, and how long the window is, in seconds."""
+
+    requests: int
+    window: int
+
+    @property
+    def item(self) -> RateLimitItem:
+        """The `limits` item for this quota."""
+        return _item(self.requests, self.window)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether a request may go on, and what to tell the client about its quota."""
+
+    allowed: bool
+    quota: Quota
+    remaining: int
+    reset_after: int
+    policy: str
+
+    def headers(self) -> dict[str, str]:
+        """`RateLimit-Policy` and `RateLimit` (IETF httpapi ratelimit-headers draft, structured
+        fields), and `Retry-After` when refused."""
+        headers = {
+            "RateLimit-Policy": f'"{self.policy}";q={self.quota.requests};w={self.quota.window}',
+            "RateLimit": f'"{self.policy}";r={self.remaining};t={self.reset_after}',
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(1, self.reset_after))
+        return headers
+
+
+def quota(rate: str, burst: int) -> Quota:
+    """The window that allows `rate` on average and `burst` at once."""
+    item = parse(rate)
+    per_second = item.amount / item.get_expiry()
+    window = max(1, math.ceil(burst / per_second))
+    return Quota(requests=max(burst, round(per_second * window)), window=window)
+
+
+class RateLimiter:
+    """Counts requests per client in a storage shared by every process that uses it."""
+
+    def __init__(self, storage_uri: str | None = None) -> None:
+        self.storage_uri = storage_uri or "memory://"
+        self.storage = storage_from_string(self.storage_uri)
+        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
+
+    def hit(self, policy: str, client: str, allowance: Quota, cost: int = 1) -> Decision:
+        """Count `cost` requests of `client` under `policy`, unless that would exceed it."""
+        item = allowance.item
+        allowed = self.strategy.hit(item, policy, client, cost=cost)
+        stats = self.strategy.get_window_stats(item, policy, client)
+        reset_after = max(0, math.ceil(stats.reset_time - time.time()))
+        return Decision(allowed, allowance, max(0, stats.remaining), reset_after, policy)
+
+    def reset(self) -> None:
+        """Forget every count (tests, and `sources update` needs no reset)."""
+        self.storage.reset()
+
+
+@lru_cache(maxsize=1024)
+def _item(requests: int, window: int) -> RateLimitItem:
+    return RateLimitItemPerSecond(requests, window)

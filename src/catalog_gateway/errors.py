@@ -75,6 +75,7 @@ class ErrorCode(StrEnum):
     ILLEGAL_STATUS_TRANSITION = "illegal_status_transition"
     STALE = "stale"
     NEWER_DATA_KEPT = "newer_data_kept"
+    HTML_SANITIZED = "html_sanitized"
     INVALID_DATE = "invalid_date"
     # Sources and keys.
     SOURCE_EXISTS = "source_exists"

@@ -110,6 +110,18 @@ class Settings(BaseSettings):
         default=200_000, ge=1024, description="Longest JSON string accepted (characters)."
     )
 
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="Accept HS256 JWT bearer tokens signed with this secret."
+    )
+    jwt_public_key: str | None = Field(
+        default=None, description="Accept RS256 JWT bearer tokens verified with this PEM key."
+    )
+    jwt_source_claim: str = Field(
+        default="source", description="The JWT claim that names the source (its slug)."
+    )
+    jwt_audience: str | None = Field(default=None, description="Required JWT `aud`, if set.")
+    jwt_issuer: str | None = Field(default=None, description="Required JWT `iss`, if set.")
+
     @field_validator("database_url")
     @classmethod
     def _use_psycopg_for_postgresql(cls, url: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from catalog_gateway.api.problems import ProblemError
 from catalog_gateway.auth.principal import Principal, principal_for_key
+from catalog_gateway.auth.tokens import jwt_configured, looks_like_jwt, principal_for_token
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.gateway.service import EventGateway
@@ -40,6 +41,7 @@ def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterat
 def optional_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     database: Annotated[Database, Depends(get_database)],
+    settings: Annotated[Settings, Depends(get_settings)],
 ) -> Principal | None:
     """The caller, if a key was sent; a key that was sent but is wrong is a 401.
 
@@ -48,10 +50,14 @@ def optional_principal(
     """
     if credentials is None:
         return None
+    credential = credentials.credentials
     with database.read() as session:
-        principal = principal_for_key(session, credentials.credentials)
+        if jwt_configured(settings) and looks_like_jwt(credential):
+            principal = principal_for_token(session, credential, settings)
+        else:
+            principal = principal_for_key(session, credential)
     if principal is None:
-        raise _unauthorized("the API key is unknown or revoked")
+        raise _unauthorized("the API key (or token) is unknown, revoked or expired")
     return principal
 
 

@@ -7,6 +7,7 @@ The answer is the status: there is no queue. Everything an event does is in its 
 
 from __future__ import annotations
 
+import copy
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.executor import Execution, execute
 from catalog_gateway.gateway.plans import EventPlan, build_plan
 from catalog_gateway.gateway.publication import EcommercePublisher
+from catalog_gateway.gateway.sanitize import sanitize
 from catalog_gateway.gateway.trace import StepSpec, Trace
 from catalog_gateway.gateway.validation import Finding, validate
 from catalog_gateway.settings import Settings
@@ -317,7 +319,13 @@ class EventGateway:
         if result.payload is None:
             trace.add(VALIDATE, StepStatus.SKIPPED, "the transform produced no payload")
             return prepared
-        payload = self._validate(source, envelope, result.payload, prepared, session)
+        canonical = copy.deepcopy(result.payload)
+        prepared.canonical = canonical
+        prepared.warnings.extend(
+            _issue(finding, prepared.provenance)
+            for finding in sanitize(envelope.event_type, canonical)
+        )
+        payload = self._validate(source, envelope, canonical, prepared, session)
         if payload is not None and not prepared.errors:
             prepared.plan = build_plan(payload, source.id, self.vocabulary().paid_seat_types)
         return prepared

@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     jwt_audience: str | None = Field(default=None, description="Required JWT `aud`, if set.")
     jwt_issuer: str | None = Field(default=None, description="Required JWT `iss`, if set.")
 
+    bench_control: bool = Field(
+        default=False, description="Mount the benchmarks' control endpoint `POST /_bench/parse`."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _use_psycopg_for_postgresql(cls, url: str) -> str:

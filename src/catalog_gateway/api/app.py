@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from catalog_gateway import __version__
 from catalog_gateway.api.problems import install_problem_handlers
 from catalog_gateway.api.protection import RateLimitHeaders, WriteGate
-from catalog_gateway.api.routers import catalog, events, health
+from catalog_gateway.api.routers import bench, catalog, events, health
 from catalog_gateway.db.engine import Database
 from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import Settings, get_settings
@@ -46,4 +46,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(events.router)
     app.include_router(events.read_router)
     app.include_router(catalog.router)
+    if settings.bench_control:
+        app.include_router(bench.router)
     return app

@@ -13,7 +13,16 @@ class Breaker(pybreaker.CircuitBreakerListener):
     """After `fail_max` consecutive failures, calls fail fast for `reset_timeout` seconds; then
     one probe is let through (half-open) and its success closes the breaker again."""
 
-    def __init__(self, name: str, *, fail_max: int, reset_timeout: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        fail_max: int,
+        reset_timeout: float,
+        exclude: tuple[type[Exception], ...] = (),
+    ) -> None:
+        """`exclude`: errors that show the downstream is up (it answered, refusing the data);
+        they count as successes, not failures."""
         self._lock = threading.Lock()
         self._opened_at: float | None = None
         self.breaker = pybreaker.CircuitBreaker(
@@ -21,6 +30,7 @@ class Breaker(pybreaker.CircuitBreakerListener):
             reset_timeout=reset_timeout,
             name=name,
             listeners=[self],
+            exclude=list(exclude),
             throw_new_error_on_trip=False,
         )
 

@@ -195,7 +195,7 @@ def _stop_at(deadline: float, breaker: Breaker) -> Any:
 
 def _wait_honouring_retry_after(deadline: float) -> Any:
     """Exponential backoff with jitter, or the downstream's `Retry-After` when it gave one."""
-    backoff = wait_exponential_jitter(initial=0.1, max=2.0, jitter=0.1)
+    backoff = wait_exponential_jitter(multiplier=0.1, max=2.0, jitter=0.1)
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -267,5 +267,6 @@ def ecommerce_client_from_settings(settings: Settings) -> EcommerceClient | None
             "ecommerce",
             fail_max=settings.ecommerce_breaker_failures,
             reset_timeout=settings.ecommerce_breaker_reset_seconds,
+            exclude=(EcommerceRejectedError,),
         ),
     )

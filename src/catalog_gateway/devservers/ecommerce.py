@@ -8,7 +8,8 @@
     DELETE /_faults             clear them
 
 It validates bodies as the real API does (400 with a message naming the field), keeps its store
-in a JSON file, and gives each (run, product class, certificate type) one SKU forever.
+in a JSON file, and gives each seat (run, certificate type) and each course entitlement
+(course, certificate type) one SKU forever.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def create_app(data_path: Path | None = None, token: str | None = None) -> FastA
         except _InvalidBodyError as error:
             return JSONResponse({"detail": str(error)}, 400)
         async with lock:
-            stored = [_with_sku(body["id"], product) for product in products]
+            stored = [_with_sku(body["id"], body["uuid"], product) for product in products]
             created = body["id"] not in store.runs
             store.runs[body["id"]] = {
                 "id": body["id"],
@@ -225,10 +226,12 @@ def _attribute(product: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def _with_sku(run_key: str, product: dict[str, Any]) -> dict[str, Any]:
-    """The product as stored: one stable SKU per (run, class, certificate type)."""
+def _with_sku(run_key: str, course_uuid: str, product: dict[str, Any]) -> dict[str, Any]:
+    """The product as stored, with a stable SKU: per (run, certificate type) for a seat, per
+    (course, certificate type) for the course entitlement (one product for all its runs)."""
     certificate_type = _attribute(product, "certificate_type")
-    digest = hashlib.sha256(f"{run_key}|{product['product_class']}|{certificate_type}".encode())
+    owner = course_uuid if product["product_class"] == "Course Entitlement" else run_key
+    digest = hashlib.sha256(f"{owner}|{product['product_class']}|{certificate_type}".encode())
     sku = digest.hexdigest()[:7].upper()
     return {
         "product_class": product["product_class"],

@@ -1,0 +1,87 @@
+"""`catalog-gateway events replay` resumes a failed event from the log, talking to the
+reference ecommerce server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from catalog_gateway.cli import app as cli
+from catalog_gateway.db.engine import Database
+from catalog_gateway.settings import get_settings
+from tests.ecommerce.conftest import GatewayFactory
+from tests.ecommerce.payloads import RUN_KEYS, envelope, product_payload
+from tests.ecommerce.server import Ecommerce, by_class
+from tests.ecommerce.support import runs_by_key, url_of
+
+
+@pytest.fixture
+def cli_env(database: Database, ecommerce_url: str) -> Iterator[dict[str, str]]:
+    """The environment the command line reads its settings from."""
+    get_settings.cache_clear()
+    yield {
+        "CATALOG_GATEWAY_DATABASE_URL": url_of(database),
+        "CATALOG_GATEWAY_ECOMMERCE_URL": ecommerce_url,
+        "CATALOG_GATEWAY_ECOMMERCE_BUDGET_SECONDS": "1",
+    }
+    get_settings.cache_clear()
+
+
+def test_replay_resumes_a_failed_event_and_publishes_the_runs(
+    make_gateway: GatewayFactory, ecommerce: Ecommerce, cli_env: dict[str, str]
+) -> None:
+    gateway = make_gateway(ecommerce_budget_seconds=0.5, ecommerce_breaker_failures=1000)
+    ecommerce.fault(status=500)
+    response = gateway.send(envelope("evt-1", product_payload()))
+    assert response.status_code == 502, response.text
+    assert response.json()["retryable"] is True
+    ecommerce.clear_faults()
+
+    result = CliRunner().invoke(
+        cli, ["events", "replay", "evt-1", "--source", "exec-ed"], env=cli_env
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "event evt-1: applied" in result.output
+    course = gateway.course()
+    assert course is not None
+    for run_key, run in runs_by_key(course).items():
+        assert run["status"] == "published"
+        (seat,) = by_class(ecommerce.products(run_key), "Seat")
+        assert run["seats"][0]["sku"] == seat["partner_sku"]
+        assert run["seats"][0]["sku"] is not None
+    assert sorted(runs_by_key(course)) == sorted(RUN_KEYS)
+    record = gateway.event("evt-1").json()
+    assert (record["status"], record["attempts"]) == ("applied", 2)
+
+    # An applied event is not replayed again.
+    again = CliRunner().invoke(
+        cli, ["events", "replay", "evt-1", "--source", "exec-ed"], env=cli_env
+    )
+    assert again.exit_code == 1
+    assert "only events that failed retryably" in again.output
+    for run_key in RUN_KEYS:
+        assert len(by_class(ecommerce.products(run_key), "Seat")) == 1
+
+
+def test_replay_while_ecommerce_still_fails_exits_1_and_keeps_the_event_resumable(
+    make_gateway: GatewayFactory, ecommerce: Ecommerce, cli_env: dict[str, str]
+) -> None:
+    gateway = make_gateway(ecommerce_budget_seconds=0.5, ecommerce_breaker_failures=1000)
+    ecommerce.fault(status=503)
+    assert gateway.send(envelope("evt-1", product_payload())).status_code == 502
+
+    result = CliRunner().invoke(
+        cli, ["events", "replay", "evt-1", "--source", "exec-ed"], env=cli_env
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "event evt-1: failed" in result.output
+    assert "ecommerce_unavailable" in result.output
+    record = gateway.event("evt-1").json()
+    assert (record["status"], record["retryable"], record["attempts"]) == ("failed", True, 2)
+    course = gateway.course()
+    assert course is not None
+    assert {run["status"] for run in course["course_runs"]} == {"unpublished"}

@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap run test lint typecheck pytest
+.PHONY: help bootstrap run test lint typecheck pytest bench bench-quick
 
 help:
 	@echo "make run    set up, migrate the SQLite database and serve on 127.0.0.1:8000"
@@ -35,11 +35,17 @@ endif
 test: bootstrap lint typecheck pytest
 
 lint:
-	$(RUN) ruff check src tests
-	$(RUN) ruff format --check src tests
+	$(RUN) ruff check src tests bench
+	$(RUN) ruff format --check src tests bench
 
 typecheck:
 	$(RUN) mypy src
 
 pytest:
 	$(RUN) pytest
+
+bench: bootstrap
+	$(RUN) python bench/run.py
+
+bench-quick: bootstrap
+	$(RUN) python bench/run.py --quick

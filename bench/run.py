@@ -1,0 +1,423 @@
+"""Benchmarks of Catalog Gateway against a real server process on loopback.
+
+    python bench/run.py            # full: ~20 s per scenario
+    python bench/run.py --quick    # the same scenarios, short (under 90 s in all)
+
+Every scenario runs against `catalog-gateway serve` started here in its own process, on a
+fresh database, and is measured in the same run as a control endpoint that only parses a body
+of the same size (the HTTP stack's ceiling on this machine). The load generator (httpx, async)
+runs on the same machine and competes for its cores: figures are for the pair, not the server
+alone. The last line printed is one `RESULT key=value ...` line (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+CLI = str(Path(sys.executable).parent / "catalog-gateway")
+CONCURRENCY = 32
+POSTGRES_SERVER = os.environ.get(
+    "CATALOG_GATEWAY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@dataclass
+class Sample:
+    """Latencies (ms) and statuses of one scenario."""
+
+    name: str
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    events: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float, status: int | None = None) -> float:
+        values = self.latencies if status is None else self._by_status.get(status, [])
+        if not values:
+            return 0.0
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+    _by_status: dict[int, list[float]] = field(default_factory=dict)
+
+    def record(self, status: int, latency_ms: float, events: int = 1) -> None:
+        self.latencies.append(latency_ms)
+        self.statuses[status] += 1
+        self._by_status.setdefault(status, []).append(latency_ms)
+        if status == 200:
+            self.events += events
+
+
+# --- the server --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    return subprocess.run([CLI, *args], env=env, check=True, capture_output=True, text=True).stdout
+
+
+class Server:
+    """`catalog-gateway serve` on a fresh database, with two sources."""
+
+    def __init__(self, database_url: str) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "CATALOG_GATEWAY_DATABASE_URL": database_url,
+            "CATALOG_GATEWAY_BENCH_CONTROL": "true",
+            "CATALOG_GATEWAY_READ_RATE": "100000/second",
+            "CATALOG_GATEWAY_READ_BURST": "100000",
+            "CATALOG_GATEWAY_MAX_IN_FLIGHT_WRITES": "64",
+        }
+        self.url = f"http://127.0.0.1:{self.port}"
+        run_cli(self.env, "db", "upgrade")
+        run_cli(self.env, "organizations", "create", "MITx", "--name", "MIT")
+        self.key = self._source("bench", "1000000/second", 1000000)
+        self.flood_key = self._source("flood", "100/second", 100)
+        self.process = subprocess.Popen(
+            [CLI, "serve", "--port", str(self.port)],
+            env={**self.env, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def _source(self, slug: str, rate: str, burst: int) -> str:
+        out = run_cli(
+            self.env, "sources", "create", slug, "--transformer", "canonical",
+            "--rate", rate, "--burst", str(burst), "--json",
+        )  # fmt: skip
+        return str(json.loads(out)["api_key"])
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+# --- payloads ----------------------------------------------------------------------------
+
+
+def product(n: int, revision: int = 0) -> dict[str, Any]:
+    """3 instructors, 1 course, 2 runs with 2 seats each (~2 KB)."""
+    instructors = [
+        {
+            "external_id": f"in-{n}-{i}",
+            "given_name": f"Instructor {i}",
+            "family_name": "Lovelace",
+            "email": f"in{i}@example.org",
+            "bio": "<p>Teaches data science to leaders.</p>",
+            "position": {"title": "Professor", "organization": "MIT"},
+        }
+        for i in range(3)
+    ]
+    runs = [
+        {
+            "external_id": f"run-{n}-{r}",
+            "start": f"2027-0{2 + 4 * r}-01T00:00:00Z",
+            "end": f"2027-0{3 + 4 * r}-29T23:59:59Z",
+            "pacing": "instructor_paced",
+            "run_type": "paid-executive-education",
+            "min_effort": 4,
+            "max_effort": 6,
+            "weeks_to_complete": 8,
+            "content_language": "en-US",
+            "transcript_languages": ["en-US"],
+            "staff": [i["external_id"] for i in instructors],
+            "seats": [
+                {"type": "paid-executive-education", "price": f"{2800 + revision}.00",
+                 "currency": "USD"},
+                {"type": "paid-executive-education", "price": "2600.00", "currency": "EUR"},
+            ],
+        }
+        for r in range(2)
+    ]  # fmt: skip
+    return {
+        "course": {
+            "external_id": f"xe-{n}",
+            "organization": "MITx",
+            "number": f"DS{n}",
+            "title": f"Data Science for Leaders, revision {revision}",
+            "short_description": "Lead with data.",
+            "full_description": "<p>Eight weeks on data-driven decisions.</p>",
+            "level": "introductory",
+            "subjects": ["computer-science", "data-analysis-statistics"],
+            "image_url": "https://cdn.example.org/ds.jpg",
+            "course_type": "executive-education-2u",
+            "entitlement": {
+                "seat_type": "paid-executive-education", "price": "2800.00", "currency": "USD"
+            },
+            "marketing": {"external_url": "https://example.org/ds",
+                          "marketing_type": "short_course"},
+        },
+        "instructors": instructors,
+        "course_runs": runs,
+    }  # fmt: skip
+
+
+def envelope(n: int, revision: int = 0) -> dict[str, Any]:
+    return {
+        "event_id": f"ev-{uuid.uuid4().hex}",
+        "event_type": "product.upsert",
+        "occurred_at": f"2026-11-28T10:00:{revision % 60:02d}Z",
+        "payload": product(n, revision),
+    }
+
+
+# --- load --------------------------------------------------------------------------------
+
+
+async def closed_loop(
+    sample: Sample,
+    seconds: float,
+    send: Callable[[httpx.AsyncClient, int], Awaitable[tuple[int, int]]],
+    concurrency: int = CONCURRENCY,
+) -> Sample:
+    """`concurrency` clients sending back to back for `seconds`."""
+    counter = iter(range(10**9))
+    deadline = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def worker() -> None:
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                status, events = await send(client, next(counter))
+                sample.record(status, (time.perf_counter() - started) * 1000, events)
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        sample.seconds = time.monotonic() - started
+    return sample
+
+
+async def product_upserts(server: Server, seconds: float, name: str) -> Sample:
+    """New products and updates of earlier ones, mixed (every 3rd event is an update)."""
+    headers = {"Authorization": f"Bearer {server.key}"}
+    offset = int(time.time() * 1000) % 10**7
+
+    async def send(client: httpx.AsyncClient, i: int) -> tuple[int, int]:
+        n, revision = (offset + i // 3, i) if i % 3 == 2 else (offset + i, 0)
+        response = await client.post(server.url + "/api/v1/events", json=envelope(n, revision),
+                                      headers=headers)  # fmt: skip
+        return response.status_code, 1
+
+    return await closed_loop(Sample(name), seconds, send)
+
+
+async def control(server: Server, seconds: float) -> Sample:
+    body = envelope(0)
+
+    async def send(client: httpx.AsyncClient, _i: int) -> tuple[int, int]:
+        response = await client.post(server.url + "/_bench/parse", json=body)
+        return response.status_code, 1
+
+    return await closed_loop(Sample("control (parse only)"), seconds, send)
+
+
+async def dry_runs(server: Server, seconds: float) -> Sample:
+    headers = {"Authorization": f"Bearer {server.key}"}
+
+    async def send(client: httpx.AsyncClient, i: int) -> tuple[int, int]:
+        response = await client.post(
+            server.url + "/api/v1/events?dry_run=true", json=envelope(900000 + i), headers=headers
+        )
+        return response.status_code, 1
+
+    return await closed_loop(Sample("dry_run product.upsert"), seconds, send)
+
+
+async def batches(server: Server, seconds: float) -> Sample:
+    headers = {"Authorization": f"Bearer {server.key}"}
+    size = 500
+
+    async def send(client: httpx.AsyncClient, i: int) -> tuple[int, int]:
+        events = [envelope(2_000_000 + i * size + j) for j in range(size)]
+        response = await client.post(
+            server.url + "/api/v1/events/batch", json={"events": events}, headers=headers
+        )
+        applied = response.json()["summary"]["applied"] if response.status_code == 200 else 0
+        return response.status_code, applied
+
+    return await closed_loop(Sample("batch (500 per request)"), seconds, send, concurrency=2)
+
+
+async def reads(server: Server, seconds: float, name: str) -> Sample:
+    async def send(client: httpx.AsyncClient, _i: int) -> tuple[int, int]:
+        response = await client.get(server.url + "/api/v1/courses?limit=10")
+        return response.status_code, 1
+
+    return await closed_loop(Sample(name), seconds, send, concurrency=1)
+
+
+async def flood(server: Server, seconds: float, offered_rate: int) -> tuple[Sample, Sample]:
+    """One source limited to 100/s sent `offered_rate` events/s, while a client reads."""
+    headers = {"Authorization": f"Bearer {server.flood_key}"}
+    sample = Sample("flood (100/s limit)")
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        body = json.dumps(envelope(5_000_000)).encode()
+
+        async def one(i: int) -> None:
+            started = time.perf_counter()
+            data = body.replace(b'"event_id": "ev-', f'"event_id": "fl-{i}-'.encode(), 1)
+            response = await client.post(
+                server.url + "/api/v1/events",
+                content=data,
+                headers={**headers, "content-type": "application/json"},
+            )
+            sample.record(response.status_code, (time.perf_counter() - started) * 1000)
+
+        async def offer() -> None:
+            tasks = []
+            start = time.monotonic()
+            for i in range(int(seconds * offered_rate)):
+                due = start + i / offered_rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(i)))
+            await asyncio.gather(*tasks)
+            sample.seconds = time.monotonic() - start
+
+        reader = asyncio.create_task(reads(server, seconds, "reads during the flood"))
+        await offer()
+        read_sample = await reader
+    return sample, read_sample
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+def postgres_database() -> tuple[str, Callable[[], None]] | None:
+    admin = POSTGRES_SERVER.replace("postgresql+psycopg://", "postgresql://")
+    name = f"cg_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError:
+        return None
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def progress(sample: Sample) -> Sample:
+    """Report a finished scenario on stderr (the table comes at the end, on stdout)."""
+    print(f"  {sample.name}: {sample.rate:.1f}/s over {sample.seconds:.1f} s", file=sys.stderr)
+    return sample
+
+
+def row(sample: Sample) -> str:
+    ok = sample.statuses.get(200, 0)
+    others = {s: c for s, c in sample.statuses.items() if s != 200}
+    return (
+        f"| {sample.name:<32} | {sample.rate:>9.1f} | {sample.percentile(50):>8.1f} | "
+        f"{sample.percentile(99):>8.1f} | {ok:>7} | {others or '-'} |"
+    )
+
+
+async def main(quick: bool) -> None:
+    seconds = 5.0 if quick else 20.0
+    flood_seconds = 3.0 if quick else 10.0
+    rows: list[Sample] = []
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(f"sqlite:///{folder}/bench.db")
+        try:
+            control_sample = progress(await control(server, seconds))
+            single = progress(await product_upserts(server, seconds, "product.upsert (SQLite)"))
+            batch = progress(await batches(server, seconds))
+            dry = progress(await dry_runs(server, seconds))
+            idle = progress(await reads(server, flood_seconds, "reads, idle"))
+            rss_before = server.rss_mb()
+            flooded, during = await flood(server, flood_seconds, 2000)
+            rss_after = server.rss_mb()
+        finally:
+            server.stop()
+    rows += [control_sample, single, batch, dry, idle, flooded, during]
+    postgres = postgres_database()
+    if postgres is not None:
+        url, drop = postgres
+        pg_server = Server(url)
+        try:
+            rows.append(await product_upserts(pg_server, seconds, "product.upsert (PostgreSQL)"))
+        finally:
+            pg_server.stop()
+            drop()
+
+    print(f"machine: {os.cpu_count()} cores; quick={quick}; concurrency={CONCURRENCY}")
+    print(
+        "| scenario                         | events/s  | p50 ms   | p99 ms   | 200s    | other |"
+    )
+    print("|---|---|---|---|---|---|")
+    for sample in rows:
+        print(row(sample))
+    accepted = flooded.statuses.get(200, 0) / flooded.seconds
+    five_xx = sum(c for s, c in flooded.statuses.items() if s >= 500)
+    five_xx += sum(c for s, c in during.statuses.items() if s >= 500)
+    idle_p99 = idle.percentile(99) or 1e-9
+    print(
+        f"flood: offered 2000/s for {flood_seconds:.0f} s, accepted {accepted:.1f}/s, "
+        f"429 p99 {flooded.percentile(99, 429):.1f} ms, reads p99 {during.percentile(99):.1f} ms "
+        f"(idle {idle.percentile(99):.1f} ms), RSS {rss_before:.1f} → {rss_after:.1f} MB"
+    )
+    print(
+        "RESULT "
+        f"product_upsert_eps={single.rate:.1f} control_rps={control_sample.rate:.1f} "
+        f"ratio={single.rate / control_sample.rate:.3f} p99_ms={single.percentile(99):.1f} "
+        f"batch_eps={batch.rate:.1f} dry_run_eps={dry.rate:.1f} "
+        f"flood_accepted_ratio={accepted / 100:.3f} "
+        f"flood_429_p99_ms={flooded.percentile(99, 429):.1f} "
+        f"read_p99_ratio={during.percentile(99) / idle_p99:.2f} flood_5xx={five_xx} "
+        f"rss_growth_mb={rss_after - rss_before:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs (under 90 s in all)")
+    asyncio.run(main(parser.parse_args().quick))

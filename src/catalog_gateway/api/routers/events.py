@@ -26,6 +26,7 @@ from catalog_gateway.api.protection import (
     charge_more_events,
     read_json,
 )
+from catalog_gateway.api.representations import PageOut
 from catalog_gateway.auth.principal import Principal
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events import log
@@ -209,17 +210,10 @@ class EventDetailOut(EventRecordOut):
     canonical_payload: dict[str, Any] | None
 
 
-class EventPage(BaseModel):
-    """A page of the event log."""
-
-    results: list[EventRecordOut]
-    next: str | None
-
-
 @read_router.get(
     "/events",
     summary="The event log: the caller's events (an admin sees all)",
-    responses=problem_responses(400, 401, 404),
+    responses=problem_responses(400, 401, 403, 404, 429),
 )
 def list_events(
     session: ReadSession,
@@ -229,7 +223,7 @@ def list_events(
     event_type: Annotated[EventType | None, Query()] = None,
     since: Annotated[datetime | None, Query(description="Received at or after.")] = None,
     source: Annotated[str | None, Query(description="Admin only: one source's events.")] = None,
-) -> EventPage:
+) -> PageOut[EventRecordOut]:
     filters = log.EventFilter(
         source_id=_source_scope(session, caller, source),
         status=status.value if status else None,
@@ -237,13 +231,13 @@ def list_events(
         since=since,
     )
     page = log.list_events(session, filters, cursor=paging.cursor, limit=paging.limit)
-    return EventPage(results=[_record_out(record) for record in page.results], next=page.next)
+    return PageOut(results=[_record_out(record) for record in page.results], next=page.next)
 
 
 @read_router.get(
     "/events/{event_id:path}",
     summary="One event's stored answer and payloads",
-    responses=problem_responses(400, 401, 404),
+    responses=problem_responses(400, 401, 403, 404, 429),
 )
 def get_event(
     session: ReadSession,

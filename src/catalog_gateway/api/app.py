@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from catalog_gateway import __version__
+from catalog_gateway.api.openapi import without_default_validation_errors
 from catalog_gateway.api.problems import install_problem_handlers
 from catalog_gateway.api.protection import RateLimitHeaders, WriteGate
 from catalog_gateway.api.routers import bench, catalog, events, health
@@ -48,4 +50,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(catalog.router)
     if settings.bench_control:
         app.include_router(bench.router)
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = without_default_validation_errors(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

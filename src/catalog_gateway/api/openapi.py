@@ -28,3 +28,17 @@ def _inline(node: Any, definitions: dict[str, Any]) -> Any:
     if isinstance(node, list):
         return [_inline(item, definitions) for item in node]
     return node
+
+
+def without_default_validation_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop FastAPI's default `422 HTTPValidationError` answers: this service answers malformed
+    parameters with `400` problem documents (and uses 422 only for rejected events)."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            answer = operation.get("responses", {}).get("422")
+            if answer is not None and "HTTPValidationError" in str(answer):
+                del operation["responses"]["422"]
+    components = schema.get("components", {}).get("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    return schema

@@ -1,0 +1,1 @@
+"""Fuzzing and property tests: schemathesis against the served OpenAPI, hypothesis on events."""

@@ -126,6 +126,14 @@ class Settings(BaseSettings):
         default=False, description="Mount the benchmarks' control endpoint `POST /_bench/parse`."
     )
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        """HS256 keys shorter than the hash (32 bytes) are guessable (RFC 7518 §3.2)."""
+        if secret is not None and len(secret.get_secret_value().encode()) < 32:
+            raise ValueError("CATALOG_GATEWAY_JWT_SECRET must be at least 32 bytes")
+        return secret
+
     @field_validator("database_url")
     @classmethod
     def _use_psycopg_for_postgresql(cls, url: str) -> str:

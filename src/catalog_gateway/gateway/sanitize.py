@@ -69,7 +69,8 @@ def clean_html(value: str) -> str:
     return nh3.clean(
         value,
         tags=set(ALLOWED_TAGS),
-        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        # "*": nothing, or ammonia keeps `lang` and `title` on every tag.
+        attributes={"*": set()} | {tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
         link_rel=LINK_REL,
     )

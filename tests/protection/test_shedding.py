@@ -1,0 +1,182 @@
+"""Load shedding over a real server (issue 5 point 2, DESIGN §4: 503 `overloaded`).
+
+With `max_in_flight_writes=1` and `overload_wait_seconds=0.05`, while one slow event is being
+applied (its instructor step sleeps a second), a second event waits at most 0.05 s and is
+answered 503 `overloaded` with `Retry-After`, nothing changed; a catalog read during the slow
+write is answered at once: reads never queue behind writes.
+
+The app runs under a real uvicorn server in a thread and the requests come from real threads,
+so the requests truly overlap (each test checks the slow one is still in flight).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from catalog_gateway.catalog.models import Course
+from catalog_gateway.db.engine import Database
+from catalog_gateway.gateway import plans
+from tests.gateway.conftest import bearer, served
+from tests.gateway.payloads import COURSE_KEY, course_payload, envelope, product_payload
+from tests.protection.conftest import (
+    AppFactory,
+    add_source,
+    assert_problem,
+    count,
+    logged_event_ids,
+    policy_of,
+)
+
+SLOW_SECONDS = 1.0
+
+
+class SlowStep:
+    """`upsert_instructor` that signals when it is first called, and that first time sleeps
+    before doing its work."""
+
+    def __init__(self, original: Callable[..., Any]) -> None:
+        self.original = original
+        self.started = threading.Event()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.started.is_set():
+            self.started.set()
+            time.sleep(SLOW_SECONDS)
+        return self.original(*args, **kwargs)
+
+
+@pytest.fixture
+def slow_step(monkeypatch: pytest.MonkeyPatch) -> SlowStep:
+    step = SlowStep(plans.upsert_instructor)
+    monkeypatch.setattr(plans, "upsert_instructor", step)
+    return step
+
+
+@pytest.fixture
+def key(database: Database) -> str:
+    return add_source(database, "exec-ed")
+
+
+@pytest.fixture
+def live_url(make_app: AppFactory) -> Iterator[str]:
+    app = make_app(max_in_flight_writes=1, overload_wait_seconds=0.05)
+    with served(app) as url:
+        yield url
+
+
+@pytest.fixture
+def pool() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        yield executor
+
+
+def _post(url: str, event: dict[str, Any], key: str) -> httpx.Response:
+    with httpx.Client(base_url=url, timeout=30) as http:
+        return http.post("/api/v1/events", json=event, headers=bearer(key))
+
+
+def _start_slow_event(
+    pool: ThreadPoolExecutor, url: str, key: str, slow_step: SlowStep
+) -> Future[httpx.Response]:
+    """The complete product (its first instructor step sleeps), in flight when this returns."""
+    slow = pool.submit(_post, url, envelope("slow-1", product_payload()), key)
+    assert slow_step.started.wait(timeout=10), "the slow event never reached its first step"
+    return slow
+
+
+def test_event_past_capacity_is_shed_with_503_and_changes_nothing(
+    live_url: str,
+    key: str,
+    slow_step: SlowStep,
+    pool: ThreadPoolExecutor,
+    database: Database,
+) -> None:
+    slow = _start_slow_event(pool, live_url, key, slow_step)
+    other_course = course_payload(external_id="xe-8001", number="ML200", title="Machine Learning")
+
+    began = time.monotonic()
+    shed = _post(live_url, envelope("second-1", {"course": other_course}, "course.upsert"), key)
+    waited = time.monotonic() - began
+    still_in_flight = not slow.done()
+
+    assert still_in_flight, "the slow event finished first: the requests did not overlap"
+    body = assert_problem(shed, 503, "overloaded")
+    assert "nothing was changed" in body["detail"]
+    assert int(shed.headers["Retry-After"]) >= 1
+    assert waited < 0.5, f"the shed request waited {waited:.2f} s (limit 0.05 s)"
+    # it was counted against the source's quota, and says so like every answer to a source
+    assert policy_of(shed)["name"] == "events"
+
+    done = slow.result(timeout=30)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "applied"
+    assert "second-1" not in logged_event_ids(database)
+    assert count(database, Course) == 1
+    with httpx.Client(base_url=live_url) as http:
+        assert http.get("/api/v1/courses/MITx+ML200").status_code == 404
+        assert http.get(f"/api/v1/courses/{COURSE_KEY}").status_code == 200
+
+
+def test_the_slot_is_free_again_after_the_slow_event(
+    live_url: str, key: str, slow_step: SlowStep, pool: ThreadPoolExecutor
+) -> None:
+    slow = _start_slow_event(pool, live_url, key, slow_step)
+    assert slow.result(timeout=30).status_code == 200
+
+    other_course = course_payload(external_id="xe-8001", number="ML200", title="Machine Learning")
+    response = _post(live_url, envelope("after-1", {"course": other_course}, "course.upsert"), key)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "applied"
+
+
+def test_shed_batch_is_503_too(
+    live_url: str, key: str, slow_step: SlowStep, pool: ThreadPoolExecutor, database: Database
+) -> None:
+    slow = _start_slow_event(pool, live_url, key, slow_step)
+    other_course = course_payload(external_id="xe-8001", number="ML200", title="Machine Learning")
+
+    with httpx.Client(base_url=live_url, timeout=30) as http:
+        shed = http.post(
+            "/api/v1/events/batch",
+            json={"events": [envelope("batch-1", {"course": other_course}, "course.upsert")]},
+            headers=bearer(key),
+        )
+    in_flight = not slow.done()
+
+    assert in_flight
+    assert_problem(shed, 503, "overloaded")
+    assert int(shed.headers["Retry-After"]) >= 1
+    assert slow.result(timeout=30).status_code == 200
+    assert "batch-1" not in logged_event_ids(database)
+
+
+def test_reads_do_not_wait_behind_writes(
+    live_url: str, key: str, slow_step: SlowStep, pool: ThreadPoolExecutor
+) -> None:
+    slow = _start_slow_event(pool, live_url, key, slow_step)
+
+    timings = []
+    with httpx.Client(base_url=live_url, timeout=30) as http:
+        for path in ("/api/v1/courses", "/api/v1/organizations", "/api/v1/events"):
+            began = time.monotonic()
+            response = http.get(path, headers=bearer(key))
+            timings.append((path, response.status_code, time.monotonic() - began))
+    in_flight = not slow.done()
+
+    assert in_flight, "the slow event finished first: the requests did not overlap"
+    assert [(path, status) for path, status, _ in timings] == [
+        ("/api/v1/courses", 200),
+        ("/api/v1/organizations", 200),
+        ("/api/v1/events", 200),
+    ]
+    slowest = max(seconds for _, _, seconds in timings)
+    assert slowest < 0.5, f"a read took {slowest:.2f} s while an event was being applied"
+    assert slow.result(timeout=30).status_code == 200

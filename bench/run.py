@@ -5,7 +5,7 @@
 
 Every scenario runs against `catalog-gateway serve` started here in its own process, on a
 fresh database, and is measured in the same run as a control endpoint that only parses a body
-of the same size (the HTTP stack's ceiling on this machine). The load generator (httpx, async)
+of the same size (the HTTP stack's ceiling on this machine). The load generator (aiohttp)
 runs on the same machine and competes for its cores: figures are for the pair, not the server
 alone. The last line printed is one `RESULT key=value ...` line (see docs/performance.md).
 """
@@ -25,14 +25,17 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import psycopg
 
 CLI = str(Path(sys.executable).parent / "catalog-gateway")
 CONCURRENCY = 32
+EPOCH = datetime(2026, 11, 28, 10, tzinfo=UTC)
 POSTGRES_SERVER = os.environ.get(
     "CATALOG_GATEWAY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -200,7 +203,8 @@ def envelope(n: int, revision: int = 0) -> dict[str, Any]:
     return {
         "event_id": f"ev-{uuid.uuid4().hex}",
         "event_type": "product.upsert",
-        "occurred_at": f"2026-11-28T10:00:{revision % 60:02d}Z",
+        # Later revisions happen later: an update is never refused as stale.
+        "occurred_at": (EPOCH + timedelta(seconds=revision)).isoformat(),
         "payload": product(n, revision),
     }
 
@@ -208,17 +212,28 @@ def envelope(n: int, revision: int = 0) -> dict[str, Any]:
 # --- load --------------------------------------------------------------------------------
 
 
+Send = Callable[[aiohttp.ClientSession, int], Awaitable[tuple[int, int]]]
+JSON = {"content-type": "application/json"}
+
+
+async def post(
+    client: aiohttp.ClientSession, url: str, body: Any, headers: dict[str, str]
+) -> tuple[int, Any]:
+    """POST a JSON body; the status and the decoded answer."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with client.post(url, data=data, headers={**JSON, **headers}) as response:
+        return response.status, await response.json(content_type=None)
+
+
 async def closed_loop(
-    sample: Sample,
-    seconds: float,
-    send: Callable[[httpx.AsyncClient, int], Awaitable[tuple[int, int]]],
-    concurrency: int = CONCURRENCY,
+    sample: Sample, seconds: float, send: Send, concurrency: int = CONCURRENCY
 ) -> Sample:
     """`concurrency` clients sending back to back for `seconds`."""
     counter = iter(range(10**9))
     deadline = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
 
         async def worker() -> None:
             while time.monotonic() < deadline:
@@ -237,21 +252,20 @@ async def product_upserts(server: Server, seconds: float, name: str) -> Sample:
     headers = {"Authorization": f"Bearer {server.key}"}
     offset = int(time.time() * 1000) % 10**7
 
-    async def send(client: httpx.AsyncClient, i: int) -> tuple[int, int]:
+    async def send(client: aiohttp.ClientSession, i: int) -> tuple[int, int]:
         n, revision = (offset + i // 3, i) if i % 3 == 2 else (offset + i, 0)
-        response = await client.post(server.url + "/api/v1/events", json=envelope(n, revision),
-                                      headers=headers)  # fmt: skip
-        return response.status_code, 1
+        status, _ = await post(
+            client, server.url + "/api/v1/events", envelope(n, revision), headers
+        )
+        return status, 1
 
     return await closed_loop(Sample(name), seconds, send)
 
 
 async def control(server: Server, seconds: float) -> Sample:
-    body = envelope(0)
-
-    async def send(client: httpx.AsyncClient, _i: int) -> tuple[int, int]:
-        response = await client.post(server.url + "/_bench/parse", json=body)
-        return response.status_code, 1
+    async def send(client: aiohttp.ClientSession, i: int) -> tuple[int, int]:
+        status, _ = await post(client, server.url + "/_bench/parse", envelope(i), {})
+        return status, 1
 
     return await closed_loop(Sample("control (parse only)"), seconds, send)
 
@@ -259,11 +273,10 @@ async def control(server: Server, seconds: float) -> Sample:
 async def dry_runs(server: Server, seconds: float) -> Sample:
     headers = {"Authorization": f"Bearer {server.key}"}
 
-    async def send(client: httpx.AsyncClient, i: int) -> tuple[int, int]:
-        response = await client.post(
-            server.url + "/api/v1/events?dry_run=true", json=envelope(900000 + i), headers=headers
-        )
-        return response.status_code, 1
+    async def send(client: aiohttp.ClientSession, i: int) -> tuple[int, int]:
+        url = server.url + "/api/v1/events?dry_run=true"
+        status, _ = await post(client, url, envelope(900000 + i), headers)
+        return status, 1
 
     return await closed_loop(Sample("dry_run product.upsert"), seconds, send)
 
@@ -272,21 +285,20 @@ async def batches(server: Server, seconds: float) -> Sample:
     headers = {"Authorization": f"Bearer {server.key}"}
     size = 500
 
-    async def send(client: httpx.AsyncClient, i: int) -> tuple[int, int]:
+    async def send(client: aiohttp.ClientSession, i: int) -> tuple[int, int]:
         events = [envelope(2_000_000 + i * size + j) for j in range(size)]
-        response = await client.post(
-            server.url + "/api/v1/events/batch", json={"events": events}, headers=headers
-        )
-        applied = response.json()["summary"]["applied"] if response.status_code == 200 else 0
-        return response.status_code, applied
+        url = server.url + "/api/v1/events/batch"
+        status, answer = await post(client, url, {"events": events}, headers)
+        return status, answer["summary"]["applied"] if status == 200 else 0
 
     return await closed_loop(Sample("batch (500 per request)"), seconds, send, concurrency=2)
 
 
 async def reads(server: Server, seconds: float, name: str) -> Sample:
-    async def send(client: httpx.AsyncClient, _i: int) -> tuple[int, int]:
-        response = await client.get(server.url + "/api/v1/courses?limit=10")
-        return response.status_code, 1
+    async def send(client: aiohttp.ClientSession, _i: int) -> tuple[int, int]:
+        async with client.get(server.url + "/api/v1/courses?limit=10") as response:
+            await response.read()
+            return response.status, 1
 
     return await closed_loop(Sample(name), seconds, send, concurrency=1)
 
@@ -295,19 +307,15 @@ async def flood(server: Server, seconds: float, offered_rate: int) -> tuple[Samp
     """One source limited to 100/s sent `offered_rate` events/s, while a client reads."""
     headers = {"Authorization": f"Bearer {server.flood_key}"}
     sample = Sample("flood (100/s limit)")
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector) as client:
         body = json.dumps(envelope(5_000_000)).encode()
 
         async def one(i: int) -> None:
             started = time.perf_counter()
             data = body.replace(b'"event_id": "ev-', f'"event_id": "fl-{i}-'.encode(), 1)
-            response = await client.post(
-                server.url + "/api/v1/events",
-                content=data,
-                headers={**headers, "content-type": "application/json"},
-            )
-            sample.record(response.status_code, (time.perf_counter() - started) * 1000)
+            status, _ = await post(client, server.url + "/api/v1/events", data, headers)
+            sample.record(status, (time.perf_counter() - started) * 1000)
 
         async def offer() -> None:
             tasks = []

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -20,13 +21,13 @@ from catalog_gateway.settings import Settings
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The app's database."""
     database: Database = request.app.state.database
     return database
@@ -38,7 +39,7 @@ def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterat
         yield session
 
 
-def optional_principal(
+async def optional_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     database: Annotated[Database, Depends(get_database)],
     settings: Annotated[Settings, Depends(get_settings)],
@@ -50,18 +51,20 @@ def optional_principal(
     """
     if credentials is None:
         return None
-    credential = credentials.credentials
-    with database.read() as session:
-        if jwt_configured(settings) and looks_like_jwt(credential):
-            principal = principal_for_token(session, credential, settings)
-        else:
-            principal = principal_for_key(session, credential)
+    principal = await run_in_threadpool(_lookup, database, settings, credentials.credentials)
     if principal is None:
         raise _unauthorized("the API key (or token) is unknown, revoked or expired")
     return principal
 
 
-def catalog_reader(
+def _lookup(database: Database, settings: Settings, credential: str) -> Principal | None:
+    with database.read() as session:
+        if jwt_configured(settings) and looks_like_jwt(credential):
+            return principal_for_token(session, credential, settings)
+        return principal_for_key(session, credential)
+
+
+async def catalog_reader(
     principal: Annotated[Principal | None, Depends(optional_principal)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> Principal | None:
@@ -100,7 +103,7 @@ Reader = Annotated[Principal | None, Depends(catalog_reader)]
 Paging = Annotated[PageParams, Depends()]
 
 
-def require_principal(
+async def require_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     """Any caller with a live key."""
@@ -109,7 +112,7 @@ def require_principal(
     return principal
 
 
-def require_source(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+async def require_source(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
     """A source's key: events come from sources, never from admins."""
     if principal.source_id is None:
         raise ProblemError(
@@ -120,7 +123,7 @@ def require_source(principal: Annotated[Principal, Depends(require_principal)]) 
     return principal
 
 
-def get_gateway(request: Request) -> EventGateway:
+async def get_gateway(request: Request) -> EventGateway:
     """The app's event gateway."""
     gateway: EventGateway = request.app.state.gateway
     return gateway

@@ -31,13 +31,18 @@ READS_POLICY = "reads"
 _HEADERS_STATE = "rate_limit_headers"
 
 
-def get_limiter(request: Request) -> RateLimiter:
+def limiter_of(request: Request) -> RateLimiter:
     """The app's rate limiter."""
     limiter: RateLimiter = request.app.state.limiter
     return limiter
 
 
-def throttle_events(
+async def get_limiter(request: Request) -> RateLimiter:
+    """The app's rate limiter, as a dependency (async: no trip to the thread pool)."""
+    return limiter_of(request)
+
+
+async def throttle_events(
     request: Request,
     caller: Annotated[Principal, Depends(require_source)],
     limiter: Annotated[RateLimiter, Depends(get_limiter)],
@@ -53,7 +58,7 @@ def charge_more_events(request: Request, caller: Principal, count: int) -> None:
     if count <= 0:
         return
     source, allowance = _source_quota(caller)
-    decision = get_limiter(request).hit(EVENTS_POLICY, source, allowance, cost=count)
+    decision = limiter_of(request).hit(EVENTS_POLICY, source, allowance, cost=count)
     _answer_quota(request, decision, f"source {source}")
 
 
@@ -63,7 +68,7 @@ def _source_quota(caller: Principal) -> tuple[str, Quota]:
     return caller.source_slug, quota(caller.rate, caller.burst)
 
 
-def throttle_reads(
+async def throttle_reads(
     request: Request,
     caller: Annotated[Principal | None, Depends(optional_principal)],
     limiter: Annotated[RateLimiter, Depends(get_limiter)],

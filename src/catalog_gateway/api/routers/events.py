@@ -37,7 +37,7 @@ from catalog_gateway.events.results import EventAnswer, EventIssue, EventStatus,
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.batch import ErrorPolicy, handle_batch
 from catalog_gateway.gateway.schema_errors import field_errors
-from catalog_gateway.gateway.service import EventGateway, SourceProfile
+from catalog_gateway.gateway.service import EventGateway, Handled, SourceProfile
 from catalog_gateway.transformers.registry import get_transformer
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -75,10 +75,14 @@ async def post_event(
     async with _write_gate(request).admit():
         document = await read_json(request, settings.max_body_bytes, settings)
         envelope = _envelope(document)
-        source = await run_in_threadpool(_profile, gateway, caller)
-        handled = await run_in_threadpool(gateway.handle, source, envelope, dry_run=dry_run)
+        handled = await run_in_threadpool(_handle, gateway, caller, envelope, dry_run)
     headers = {REPLAYED_HEADER: "true"} if handled.replayed else None
     return _answer_response(handled.answer, headers)
+
+
+def _handle(gateway: EventGateway, caller: Principal, envelope: Envelope, dry_run: bool) -> Handled:
+    """One trip to the thread pool for the whole event (each trip costs under load)."""
+    return gateway.handle(_profile(gateway, caller), envelope, dry_run=dry_run)
 
 
 def _envelope(document: Any) -> Envelope:
@@ -134,8 +138,7 @@ async def post_batch(
                 f"this one has {len(batch.events)}",
             )
         charge_more_events(request, caller, len(batch.events) - 1)
-        source = await run_in_threadpool(_profile, gateway, caller)
-        answers = await run_in_threadpool(_answer_batch, gateway, source, batch)
+        answers = await run_in_threadpool(_answer_batch, gateway, caller, batch)
     summary = dict.fromkeys(
         (status.value for status in EventStatus if status is not EventStatus.IN_PROGRESS), 0
     )
@@ -145,8 +148,9 @@ async def post_batch(
 
 
 def _answer_batch(
-    gateway: EventGateway, source: SourceProfile, batch: BatchRequest
+    gateway: EventGateway, caller: Principal, batch: BatchRequest
 ) -> list[EventAnswer]:
+    source = _profile(gateway, caller)
     parsed = [_parse_envelope(source.slug, raw) for raw in batch.events]
     envelopes = [item for item in parsed if isinstance(item, Envelope)]
     if batch.error_policy is ErrorPolicy.ALL_OR_NOTHING and len(envelopes) < len(parsed):

@@ -160,6 +160,29 @@ def _fresh_window() -> None:
         time.sleep(left + 0.01)
 
 
+def _alternate(
+    http: httpx.Client, urls: tuple[str, str], key: str, count: int
+) -> tuple[list[httpx.Response], list[httpx.Response]]:
+    """`count` events alternating between the servers, then one more to each."""
+    answers = [
+        http.post(
+            f"{urls[index % 2]}/api/v1/events",
+            json=instructor_event(f"ev-{index}", f"in-{index}"),
+            headers=bearer(key),
+        )
+        for index in range(count)
+    ]
+    over = [
+        http.post(
+            f"{url}/api/v1/events",
+            json=instructor_event(f"ev-over-{n}", f"in-over-{n}"),
+            headers=bearer(key),
+        )
+        for n, url in enumerate(urls)
+    ]
+    return answers, over
+
+
 def test_two_processes_share_one_limit_through_redis(
     tmp_path: Path,
     redis_url: str,
@@ -174,22 +197,7 @@ def test_two_processes_share_one_limit_through_redis(
     with two_servers(tmp_path, env) as urls, httpx.Client(timeout=10) as http:
         _warm_up(http, urls, warm_key)
         _fresh_window()
-        answers = [
-            http.post(
-                f"{urls[index % 2]}/api/v1/events",
-                json=instructor_event(f"ev-{index}", f"in-{index}"),
-                headers=bearer(key),
-            )
-            for index in range(10)
-        ]
-        eleventh = [
-            http.post(
-                f"{url}/api/v1/events",
-                json=instructor_event(f"ev-over-{n}", f"in-over-{n}"),
-                headers=bearer(key),
-            )
-            for n, url in enumerate(urls)
-        ]
+        answers, eleventh = _alternate(http, urls, key, 10)
 
     assert [a.status_code for a in answers] == [200] * 10, [a.text for a in answers]
     assert [policy_of(a) for a in answers] == [{"name": "events", "q": 10, "w": 1}] * 10
@@ -219,22 +227,7 @@ def test_without_redis_each_process_counts_its_own_limit(
     with two_servers(tmp_path, env) as urls, httpx.Client(timeout=10) as http:
         _warm_up(http, urls, warm_key)
         _fresh_window()
-        answers = [
-            http.post(
-                f"{urls[index % 2]}/api/v1/events",
-                json=instructor_event(f"ev-{index}", f"in-{index}"),
-                headers=bearer(key),
-            )
-            for index in range(20)
-        ]
-        over = [
-            http.post(
-                f"{url}/api/v1/events",
-                json=instructor_event(f"ev-over-{n}", f"in-over-{n}"),
-                headers=bearer(key),
-            )
-            for n, url in enumerate(urls)
-        ]
+        answers, over = _alternate(http, urls, key, 20)
 
     assert [a.status_code for a in answers] == [200] * 20, [a.text for a in answers]
     # each process counts down its own 10

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         default="200/second", description="Rate limit of catalog and event-log reads per client."
     )
     read_burst: int = Field(default=400, ge=1, description="Burst of reads per client.")
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a process remembers who a key stands for (0 = ask the database "
+        "on every request). A revoked key or a changed rate limit takes effect within this time.",
+    )
     max_in_flight_writes: int = Field(
         default=16, ge=1, description="Event requests one process works on at once."
     )

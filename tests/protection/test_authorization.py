@@ -22,7 +22,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from catalog_gateway.auth import keys as keys_module
-from catalog_gateway.auth.keys import authenticate, issue_key
+from catalog_gateway.auth.keys import authenticate, hash_key, issue_key
+from catalog_gateway.auth.models import ApiKey
 from catalog_gateway.catalog.models import Course, CourseRun, Degree, Instructor
 from catalog_gateway.cli import app as cli_app
 from catalog_gateway.db.engine import Database
@@ -97,8 +98,9 @@ def cli(database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_key_revoked_with_the_cli_is_401_on_events_and_the_event_log(
-    client: TestClient, a_key: str, cli: Callable[..., str], database: Database
+    make_client: ClientFactory, a_key: str, cli: Callable[..., str], database: Database
 ) -> None:
+    client = make_client(auth_cache_seconds=0)
     assert post_event(client, instructor_event("before", "in-1"), a_key).status_code == 200
     assert client.get("/api/v1/events", headers=bearer(a_key)).status_code == 200
 
@@ -184,8 +186,9 @@ def test_event_type_not_allowed_in_a_batch_is_refused_alone(
 
 
 def test_sources_update_events_allows_a_new_type(
-    client: TestClient, instructors_only: str, database: Database
+    make_client: ClientFactory, instructors_only: str, database: Database
 ) -> None:
+    client = make_client(auth_cache_seconds=0)  # no cached rate/profile
     assert (
         post_event(client, envelope("p-1", product_payload()), instructors_only).status_code == 403
     )
@@ -506,8 +509,11 @@ def test_authenticate_compares_hashes_with_compare_digest(
 
 
 def test_key_check_over_http_goes_through_compare_digest_and_obeys_it(
-    client: TestClient, a_key: str, monkeypatch: pytest.MonkeyPatch
+    make_client: ClientFactory, a_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Every request asks the database: with the auth cache, a key seen moments ago is found
+    # by its SHA-256 digest, whose timing tells nothing about the key.
+    client = make_client(auth_cache_seconds=0)
     spy = CompareSpy()
     monkeypatch.setattr(keys_module.hmac, "compare_digest", spy)
     accepted = post_event(client, instructor_event("ct-1", "in-1"), a_key)
@@ -521,3 +527,33 @@ def test_key_check_over_http_goes_through_compare_digest_and_obeys_it(
     # its verdict is the one that counts
     assert refusing.calls
     assert_problem(refused, 401, "unauthorized")
+
+
+def test_a_revoked_key_stops_working_once_the_auth_cache_expires(
+    make_client: ClientFactory, a_key: str, cli: Callable[..., str], database: Database
+) -> None:
+    client = make_client(auth_cache_seconds=0.5)
+    assert post_event(client, instructor_event("before", "in-1"), a_key).status_code == 200
+
+    cli("keys", "revoke", a_key)
+    time.sleep(0.6)
+    after = post_event(client, instructor_event("after", "in-2"), a_key)
+
+    assert_problem(after, 401, "unauthorized")
+    assert "after" not in logged_event_ids(database)
+
+
+def test_an_unknown_key_is_remembered_as_unknown(
+    make_client: ClientFactory, a_key: str, database: Database
+) -> None:
+    client = make_client(auth_cache_seconds=60)
+    unknown = "cgw_" + "y" * 43
+
+    first = post_event(client, instructor_event("e-1", "in-1"), unknown)
+    with database.unit_of_work() as session:  # the key now exists, but the process said no
+        source = get_source(session, "exec-ed")
+        session.add(ApiKey(id="key_cached0000000", key_hash=hash_key(unknown), source=source))
+    second = post_event(client, instructor_event("e-1", "in-1"), unknown)
+
+    assert_problem(first, 401, "unauthorized")
+    assert_problem(second, 401, "unauthorized")

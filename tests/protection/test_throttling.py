@@ -202,9 +202,10 @@ def test_a_batch_larger_than_the_burst_is_throttled_and_writes_nothing(
     assert count(database, Instructor) == 0
 
 
-def test_sources_update_raising_the_rate_takes_effect_at_once(
-    client: TestClient, limited: str, database: Database
+def test_sources_update_raising_the_rate_takes_effect_at_once_without_the_auth_cache(
+    make_client: ClientFactory, limited: str, database: Database
 ) -> None:
+    client = make_client(auth_cache_seconds=0)  # no cached rate/profile
     fresh_window()
     _spend(client, limited, 5)
     assert post_event(client, instructor_event("x-1", "x-1"), limited).status_code == 429
@@ -218,9 +219,10 @@ def test_sources_update_raising_the_rate_takes_effect_at_once(
     assert state_of(response)["r"] == 49
 
 
-def test_sources_update_lowering_the_rate_takes_effect_at_once(
-    client: TestClient, database: Database
+def test_sources_update_lowering_the_rate_takes_effect_at_once_without_the_auth_cache(
+    make_client: ClientFactory, database: Database
 ) -> None:
+    client = make_client(auth_cache_seconds=0)  # no cached rate/profile
     key = add_source(database, "lowered", rate="50/second", burst=50)
     fresh_window()
     _spend(client, key, 2)

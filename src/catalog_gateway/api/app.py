@@ -13,6 +13,7 @@ from catalog_gateway.api.openapi import without_default_validation_errors
 from catalog_gateway.api.problems import install_problem_handlers
 from catalog_gateway.api.protection import RateLimitHeaders, WriteGate
 from catalog_gateway.api.routers import bench, catalog, events, health
+from catalog_gateway.auth.cache import PrincipalCache
 from catalog_gateway.db.engine import Database
 from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import Settings, get_settings
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     gateway = EventGateway.from_settings(database, settings)
     app.state.gateway = gateway
+    app.state.principals = PrincipalCache(settings.auth_cache_seconds)
     app.state.limiter = RateLimiter(settings.redis_url)
     app.state.write_gate = WriteGate(settings.max_in_flight_writes, settings.overload_wait_seconds)
     app.add_middleware(RateLimitHeaders)

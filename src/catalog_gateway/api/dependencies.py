@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from catalog_gateway.api.problems import ProblemError
+from catalog_gateway.auth.cache import PrincipalCache
 from catalog_gateway.auth.principal import Principal, principal_for_key
 from catalog_gateway.auth.tokens import jwt_configured, looks_like_jwt, principal_for_token
 from catalog_gateway.db.engine import Database
@@ -39,27 +40,47 @@ def read_session(database: Annotated[Database, Depends(get_database)]) -> Iterat
         yield session
 
 
+def principals_of(request: Request) -> PrincipalCache:
+    """The app's cache of who each credential stands for."""
+    cache: PrincipalCache = request.app.state.principals
+    return cache
+
+
 async def optional_principal(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     database: Annotated[Database, Depends(get_database)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> Principal | None:
     """The caller, if a key was sent; a key that was sent but is wrong is a 401.
 
+    A credential seen in the last `auth_cache_seconds` is answered from memory, without a
+    trip to the thread pool or the database: a flood of throttled requests costs no I/O.
     The lookup has a session of its own, returned to the pool at once: a request must never
     hold one connection while its handler waits for another (that deadlocks a busy pool).
     """
     if credentials is None:
         return None
-    principal = await run_in_threadpool(_lookup, database, settings, credentials.credentials)
+    credential = credentials.credentials
+    # A token carries its own expiry: it is verified every time, never cached.
+    cache = None if _is_token(settings, credential) else principals_of(request)
+    known, principal = cache.get(credential) if cache else (False, None)
+    if not known:
+        principal = await run_in_threadpool(_lookup, database, settings, credential)
+        if cache:
+            cache.put(credential, principal)
     if principal is None:
         raise _unauthorized("the API key (or token) is unknown, revoked or expired")
     return principal
 
 
+def _is_token(settings: Settings, credential: str) -> bool:
+    return jwt_configured(settings) and looks_like_jwt(credential)
+
+
 def _lookup(database: Database, settings: Settings, credential: str) -> Principal | None:
     with database.read() as session:
-        if jwt_configured(settings) and looks_like_jwt(credential):
+        if _is_token(settings, credential):
             return principal_for_token(session, credential, settings)
         return principal_for_key(session, credential)
 

@@ -8,12 +8,14 @@ The answer is the status: there is no queue. Everything an event does is in its 
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -97,8 +99,14 @@ class EventGateway:
         lease: timedelta = timedelta(minutes=2),
         ecommerce: EcommerceClient | None = None,
         ecommerce_budget: float = 10.0,
+        profile_ttl: float = 0.0,
     ) -> None:
         self.database = database
+        # Sources change rarely (`sources update`); each event must not cost a lookup.
+        self._profiles: TTLCache[int, SourceProfile | None] | None = (
+            TTLCache(maxsize=10_000, ttl=profile_ttl) if profile_ttl > 0 else None
+        )
+        self._profiles_lock = threading.Lock()
         self.lease = lease
         self.ecommerce = ecommerce
         self.ecommerce_budget = ecommerce_budget
@@ -113,6 +121,7 @@ class EventGateway:
             lease=timedelta(seconds=settings.event_lease_seconds),
             ecommerce=ecommerce_client_from_settings(settings),
             ecommerce_budget=settings.ecommerce_budget_seconds,
+            profile_ttl=settings.auth_cache_seconds,
         )
 
     def close(self) -> None:
@@ -130,6 +139,17 @@ class EventGateway:
 
     def profile(self, source_id: int) -> SourceProfile | None:
         """The sender's profile, or None if the source no longer exists."""
+        if self._profiles is None:
+            return self._load_profile(source_id)
+        with self._profiles_lock:
+            if source_id in self._profiles:
+                return self._profiles[source_id]
+        profile = self._load_profile(source_id)
+        with self._profiles_lock:
+            self._profiles[source_id] = profile
+        return profile
+
+    def _load_profile(self, source_id: int) -> SourceProfile | None:
         with self.database.read() as session:
             source = session.scalar(select(Source).where(Source.id == source_id))
             if source is None:

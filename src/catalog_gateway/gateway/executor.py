@@ -3,6 +3,10 @@
 A failing catalog step rolls the whole phase back (nothing is written) and every later step is
 `skipped`. External steps run after the commit; a run is published only if its external steps
 succeeded, so nothing is ever published with a price ecommerce does not know.
+
+When no external call will be made (no ecommerce configured, or no run to publish to it), the
+external steps are only recorded as skipped, and the publication joins the catalog
+transaction: one commit instead of two, and the event is applied whole or not at all.
 """
 
 from __future__ import annotations
@@ -38,16 +42,26 @@ class Execution:
 
 def execute(database: Database, plan: EventPlan, context: StepContext, trace: Trace) -> Execution:
     """Run every phase of `plan`, recording each step in `trace`."""
-    execution = catalog_phase(database, plan, context, trace)
-    if execution.status is None:
+    inline = context.publisher is None or not plan.external
+    execution = catalog_phase(database, plan, context, trace, publish=inline)
+    if execution.status is None and not inline:
         return after_commit(database, plan, context, trace)
     return execution
 
 
 def catalog_phase(
-    database: Database, plan: EventPlan, context: StepContext, trace: Trace
+    database: Database,
+    plan: EventPlan,
+    context: StepContext,
+    trace: Trace,
+    *,
+    publish: bool = False,
 ) -> Execution:
-    """The catalog steps in one transaction of their own: all written, or none."""
+    """The catalog steps in one transaction of their own: all written, or none.
+
+    With `publish`, the external steps (which must make no call) and the publication run in
+    the same transaction, after the catalog steps.
+    """
     recorded = len(trace.steps)
     for attempt in range(1, _CATALOG_ATTEMPTS + 1):
         del trace.steps[recorded:]
@@ -57,6 +71,10 @@ def catalog_phase(
                 execution = run_catalog_steps(session, plan, context, trace)
                 if execution.status is not None:
                     raise _RollbackRequestedError(execution)
+                if publish:
+                    _publish_in(
+                        session, plan, context, trace, _external_phase(plan, context, trace, [])
+                    )
             return execution
         except _RollbackRequestedError as rollback:
             return rollback.execution
@@ -148,16 +166,23 @@ def _publication_phase(
     publishable: set[int],
 ) -> None:
     with database.unit_of_work() as session:
-        context.open(session)
-        try:
-            for step in plan.publication:
-                if step.run_index is not None and step.run_index not in publishable:
-                    trace.add(step.spec, StepStatus.SKIPPED, "its ecommerce step failed")
-                    continue
-                with trace.step(step.spec) as outcome:
-                    step.perform(context, outcome)
-        finally:
-            context.session = None
+        _publish_in(session, plan, context, trace, publishable)
+
+
+def _publish_in(
+    session: Session, plan: EventPlan, context: StepContext, trace: Trace, publishable: set[int]
+) -> None:
+    """The publication steps on `session` (the runs not in `publishable` are skipped)."""
+    context.open(session)
+    try:
+        for step in plan.publication:
+            if step.run_index is not None and step.run_index not in publishable:
+                trace.add(step.spec, StepStatus.SKIPPED, "its ecommerce step failed")
+                continue
+            with trace.step(step.spec) as outcome:
+                step.perform(context, outcome)
+    finally:
+        context.session = None
 
 
 def fail_catalog(

@@ -23,7 +23,8 @@ from catalog_gateway.catalog.changes import (
 from catalog_gateway.catalog.inputs import CourseInput
 from catalog_gateway.catalog.keys import course_key
 from catalog_gateway.catalog.models import Course, CourseSubject, ProductStatus, RunStatus
-from catalog_gateway.catalog.organizations import resolve_organization
+from catalog_gateway.catalog.organizations import OrganizationCache, resolve_organization
+from catalog_gateway.catalog.prefetch import Prefetched
 from catalog_gateway.catalog.status import transition
 from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import ConflictError, ErrorCode, NotFoundError, NotOwnerError
@@ -59,26 +60,40 @@ def upsert_course(
     vocabulary: Vocabulary,
     *,
     occurred_at: datetime | None = None,
+    prefetched: Prefetched | None = None,
+    organizations: OrganizationCache | None = None,
 ) -> Upserted[Course]:
-    """Create or update the source's course `data.external_id` (and bring back a retired one)."""
+    """Create or update the source's course `data.external_id` (and bring back a retired one).
+
+    The row is written at the next flush (at the latest when the transaction commits).
+    """
     _check_references(data, vocabulary)
-    organization = resolve_organization(session, source.id, data.organization)
-    course = session.scalar(
-        select(Course).where(Course.source_id == source.id, Course.external_id == data.external_id)
-    )
+    organization = resolve_organization(session, source.id, data.organization, organizations)
+    if prefetched is not None and prefetched.knows_course(data.external_id):
+        course = prefetched.courses[data.external_id]
+    else:
+        course = session.scalar(
+            select(Course).where(
+                Course.source_id == source.id, Course.external_id == data.external_id
+            )
+        )
     created = course is None
     if course is None:
         key = course_key(organization.key, data.number)
         _ensure_key_free(session, key, source)
-        course = Course(uuid=uuid.uuid4(), key=key, source=source, external_id=data.external_id)
+        # A new course has no runs: saying so spares a query when its runs are matched.
+        course = Course(
+            uuid=uuid.uuid4(), key=key, source=source, external_id=data.external_id, runs=[]
+        )
         session.add(course)
+        if prefetched is not None:
+            prefetched.courses[data.external_id] = course
     else:
         ensure_not_stale(course, occurred_at, f"course {course.key}")
     changed = assign_changed(course, {"organization_id": organization.id, **_course_values(data)})
     changed |= _sync_subjects(course, data.subjects)
     changed |= _restore_if_retired(course)
     note_occurred_at(course, occurred_at)
-    session.flush()
     return Upserted(course, settle(course, created=created, changed=changed))
 
 

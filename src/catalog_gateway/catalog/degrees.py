@@ -18,7 +18,7 @@ from catalog_gateway.catalog.changes import (
 )
 from catalog_gateway.catalog.inputs import DegreeInput
 from catalog_gateway.catalog.models import Course, Degree, DegreeCourse, ProductStatus
-from catalog_gateway.catalog.organizations import resolve_organization
+from catalog_gateway.catalog.organizations import OrganizationCache, resolve_organization
 from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import (
     ConflictError,
@@ -47,13 +47,14 @@ def upsert_degree(
     vocabulary: Vocabulary,
     *,
     occurred_at: datetime | None = None,
+    organizations: OrganizationCache | None = None,
 ) -> Upserted[Degree]:
     """Create or update the source's degree `data.external_id` (and bring back a retired one)."""
     vocabulary.require_program_type(data.program_type)
     vocabulary.require_level(data.level)
     if data.primary_subject is not None:
         vocabulary.require_subject(data.primary_subject)
-    organization = resolve_organization(session, source.id, data.organization)
+    organization = resolve_organization(session, source.id, data.organization, organizations)
     courses = _resolve_courses(session, source, data.courses)
     degree = session.scalar(
         select(Degree).where(Degree.source_id == source.id, Degree.external_id == data.external_id)

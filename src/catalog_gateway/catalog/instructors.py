@@ -17,6 +17,7 @@ from catalog_gateway.catalog.changes import (
 )
 from catalog_gateway.catalog.inputs import InstructorInput
 from catalog_gateway.catalog.models import Instructor
+from catalog_gateway.catalog.prefetch import Prefetched
 from catalog_gateway.sources.models import Source
 
 
@@ -35,13 +36,22 @@ def upsert_instructor(
     data: InstructorInput,
     *,
     occurred_at: datetime | None = None,
+    prefetched: Prefetched | None = None,
 ) -> Upserted[Instructor]:
-    """Create or update the source's instructor `data.external_id`."""
-    instructor = find_instructor(session, source.id, data.external_id)
+    """Create or update the source's instructor `data.external_id`.
+
+    The row is written at the next flush (at the latest when the transaction commits).
+    """
+    if prefetched is not None and prefetched.knows_instructor(data.external_id):
+        instructor = prefetched.instructors[data.external_id]
+    else:
+        instructor = find_instructor(session, source.id, data.external_id)
     created = instructor is None
     if instructor is None:
         instructor = Instructor(uuid=uuid.uuid4(), source=source, external_id=data.external_id)
         session.add(instructor)
+        if prefetched is not None:
+            prefetched.instructors[data.external_id] = instructor
     else:
         ensure_not_stale(instructor, occurred_at, f"instructor {data.external_id}")
     position = data.position
@@ -58,5 +68,4 @@ def upsert_instructor(
         },
     )
     note_occurred_at(instructor, occurred_at)
-    session.flush()
     return Upserted(instructor, settle(instructor, created=created, changed=changed))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, inspect, select
 from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog.changes import (
@@ -33,6 +33,7 @@ from catalog_gateway.catalog.models import (
     RunStatus,
     Seat,
 )
+from catalog_gateway.catalog.prefetch import Prefetched
 from catalog_gateway.catalog.status import transition
 from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import (
@@ -60,8 +61,11 @@ def match_run(session: Session, course: Course, data: CourseRunInput) -> CourseR
     """The existing run `data` describes: by external id; else (or if none has it) by dates.
 
     A run matched by dates only when it has no external id of its own, so two variants of
-    the same dates never merge.
+    the same dates never merge. When the course's runs are loaded already (or the course is
+    new), they are searched in memory.
     """
+    if course.id is None or "runs" not in inspect(course).unloaded:
+        return _match_loaded_run(course.runs, data)
     if data.external_id is not None:
         run = session.scalar(
             select(CourseRun).where(
@@ -83,6 +87,19 @@ def match_run(session: Session, course: Course, data: CourseRunInput) -> CourseR
     )
 
 
+def _match_loaded_run(runs: list[CourseRun], data: CourseRunInput) -> CourseRun | None:
+    if data.external_id is not None:
+        for run in runs:
+            if run.external_id == data.external_id:
+                return run
+    by_dates = [
+        run
+        for run in runs
+        if run.external_id is None and run.start == data.start and run.end == data.end
+    ]
+    return min(by_dates, key=lambda run: run.id or 0, default=None)
+
+
 def upsert_course_run(
     session: Session,
     course: Course,
@@ -90,15 +107,28 @@ def upsert_course_run(
     vocabulary: Vocabulary,
     *,
     occurred_at: datetime | None = None,
+    prefetched: Prefetched | None = None,
 ) -> Upserted[CourseRun]:
-    """Create or update a run of `course` (seats are synced separately, see `sync_seats`)."""
+    """Create or update a run of `course` (seats are synced separately, see `sync_seats`).
+
+    The row is written at the next flush (at the latest when the transaction commits).
+    """
     _check(course, data, vocabulary)
-    staff = _resolve_staff(session, course.source_id, data.staff)
-    run = match_run(session, course, data) if course.id is not None else None
+    # `course.source.id`: a course created in this transaction has no source_id before a flush.
+    staff = _resolve_staff(session, course.source.id, data.staff, prefetched)
+    run = match_run(session, course, data)
     created = run is None
     if run is None:
         key = course_run_key(course.key, data.start, lambda k: _run_key_taken(session, k))
-        run = CourseRun(uuid=uuid.uuid4(), key=key, course=course)
+        # Empty collections, not unloaded ones: a new run's seats and staff need no query.
+        run = CourseRun(
+            uuid=uuid.uuid4(),
+            key=key,
+            course=course,
+            status=RunStatus.UNPUBLISHED,
+            seats=[],
+            staff_links=[],
+        )
         session.add(run)
     else:
         ensure_not_stale(run, occurred_at, f"course run {run.key}")
@@ -107,7 +137,6 @@ def upsert_course_run(
     if run.status == RunStatus.ARCHIVED:
         changed |= transition(run, RunStatus.UNPUBLISHED)
     note_occurred_at(run, occurred_at)
-    session.flush()
     return Upserted(run, settle(run, created=created, changed=changed))
 
 
@@ -147,7 +176,6 @@ def sync_seats(
     changes = SeatChanges(results, removed)
     if changes.changed:
         settle(run, created=False, changed=True)
-    session.flush()
     return changes
 
 
@@ -159,18 +187,28 @@ def _check(course: Course, data: CourseRunInput, vocabulary: Vocabulary) -> None
     vocabulary.require_run_type(course.course_type, data.run_type)
 
 
-def _resolve_staff(session: Session, source_id: int, external_ids: list[str]) -> list[Instructor]:
+def _resolve_staff(
+    session: Session, source_id: int, external_ids: list[str], prefetched: Prefetched | None
+) -> list[Instructor]:
     wanted = list(dict.fromkeys(external_ids))
     if not wanted:
         return []
+    known = prefetched.instructors if prefetched is not None else {}
     found = {
-        instructor.external_id: instructor
-        for instructor in session.scalars(
-            select(Instructor).where(
-                Instructor.source_id == source_id, Instructor.external_id.in_(wanted)
+        external_id: instructor
+        for external_id in wanted
+        if (instructor := known.get(external_id)) is not None
+    }
+    unknown = [external_id for external_id in wanted if external_id not in known]
+    if unknown:
+        found.update(
+            (instructor.external_id, instructor)
+            for instructor in session.scalars(
+                select(Instructor).where(
+                    Instructor.source_id == source_id, Instructor.external_id.in_(unknown)
+                )
             )
         )
-    }
     missing = [external_id for external_id in wanted if external_id not in found]
     if missing:
         raise UnknownReferenceError(

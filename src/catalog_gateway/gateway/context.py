@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog.models import Course, CourseRun
+from catalog_gateway.catalog.organizations import OrganizationCache
+from catalog_gateway.catalog.prefetch import Prefetched
 from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events.results import Products
@@ -31,6 +33,8 @@ class StepContext:
     session: Session | None = None
     source: Source | None = None
     course: Course | None = None
+    prefetched: Prefetched | None = None
+    organizations: OrganizationCache | None = None
     runs: dict[int, CourseRun] = field(default_factory=dict)
     kept_runs: set[int] = field(default_factory=set)
     products: Products = field(default_factory=Products)

@@ -92,10 +92,13 @@ def run_catalog_steps(
     """The catalog steps on `session`; a domain error ends them (the caller rolls back)."""
     current: PlannedStep | None = None
     context.open(session)
+    context.prefetched = plan.prefetch(session, context.source_id)
     try:
         for current in plan.catalog:
             with trace.step(current.spec) as outcome:
                 current.perform(context, outcome)
+        # Steps leave their rows to be written together; a database error surfaces here.
+        session.flush()
     except StaleEventError as error:
         return fail_catalog(
             plan, trace, Execution(EventStatus.STALE, errors=[_finding(error, current)]), current
@@ -106,6 +109,7 @@ def run_catalog_steps(
         )
     finally:
         context.session = None
+        context.prefetched = None
     return Execution()
 
 

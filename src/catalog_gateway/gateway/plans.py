@@ -21,6 +21,7 @@ from catalog_gateway.catalog.degrees import find_degree, retire_degree, upsert_d
 from catalog_gateway.catalog.inputs import CourseInput, CourseRunInput, InstructorInput
 from catalog_gateway.catalog.instructors import upsert_instructor
 from catalog_gateway.catalog.models import Course, CourseRun, RunStatus
+from catalog_gateway.catalog.prefetch import Prefetched, prefetch
 from catalog_gateway.catalog.runs import match_run, sync_seats, upsert_course_run
 from catalog_gateway.catalog.status import publish
 from catalog_gateway.errors import StaleEventError
@@ -64,6 +65,16 @@ class EventPlan:
     external: list[PlannedStep] = field(default_factory=list)
     publication: list[PlannedStep] = field(default_factory=list)
     lock_names: Callable[[Session], list[str]] = lambda _session: []
+    instructor_ids: frozenset[str] = frozenset()
+    course_ids: frozenset[str] = frozenset()
+
+    def prefetch(self, session: Session, source_id: int) -> Prefetched | None:
+        """Load, in a few queries, the rows the catalog steps will touch."""
+        if not (self.instructor_ids or self.course_ids):
+            return None
+        return prefetch(
+            session, source_id, instructor_ids=self.instructor_ids, course_ids=self.course_ids
+        )
 
     @property
     def steps(self) -> list[PlannedStep]:
@@ -122,6 +133,8 @@ def _product_plan(
             _course_lock(source_id, payload.course.external_id),
             *(_instructor_lock(source_id, i.external_id) for i in payload.instructors),
         ],
+        instructor_ids=_instructor_ids(payload.instructors, payload.course_runs),
+        course_ids=frozenset([payload.course.external_id]),
     )
 
 
@@ -149,6 +162,7 @@ def _course_run_plan(
         external=[_ecommerce_step(run, 0)] if _is_paid(run, paid_seat_types) else [],
         publication=[_publish_step(run, 0)],
         lock_names=locks,
+        instructor_ids=_instructor_ids(payload.instructors, [run]),
     )
 
 
@@ -157,7 +171,12 @@ def _degree_plan(payload: DegreeUpsert, source_id: int) -> EventPlan:
 
     def perform(ctx: StepContext, outcome: Outcome) -> None:
         result = upsert_degree(
-            ctx.db, ctx.owner, degree, ctx.vocabulary, occurred_at=ctx.occurred_at
+            ctx.db,
+            ctx.owner,
+            degree,
+            ctx.vocabulary,
+            occurred_at=ctx.occurred_at,
+            organizations=ctx.organizations,
         )
         outcome.action = result.action.value
         outcome.target = f"degree:{result.entity.marketing_slug}"
@@ -221,7 +240,9 @@ def _retire_plan(payload: ProductRetire, source_id: int) -> EventPlan:
 def _instructor_step(data: InstructorInput, path: str, *, root: bool) -> PlannedStep:
     def perform(ctx: StepContext, outcome: Outcome) -> None:
         try:
-            result = upsert_instructor(ctx.db, ctx.owner, data, occurred_at=ctx.occurred_at)
+            result = upsert_instructor(
+                ctx.db, ctx.owner, data, occurred_at=ctx.occurred_at, prefetched=ctx.prefetched
+            )
         except StaleEventError:
             if root:
                 raise
@@ -239,7 +260,15 @@ def _instructor_step(data: InstructorInput, path: str, *, root: bool) -> Planned
 
 def _course_step(data: CourseInput) -> PlannedStep:
     def perform(ctx: StepContext, outcome: Outcome) -> None:
-        result = upsert_course(ctx.db, ctx.owner, data, ctx.vocabulary, occurred_at=ctx.occurred_at)
+        result = upsert_course(
+            ctx.db,
+            ctx.owner,
+            data,
+            ctx.vocabulary,
+            occurred_at=ctx.occurred_at,
+            prefetched=ctx.prefetched,
+            organizations=ctx.organizations,
+        )
         ctx.course = result.entity
         outcome.action = result.action.value
         outcome.target = f"course:{result.entity.key}"
@@ -268,7 +297,12 @@ def _run_step(
         course = _require(ctx.course)
         try:
             result = upsert_course_run(
-                ctx.db, course, data, ctx.vocabulary, occurred_at=ctx.occurred_at
+                ctx.db,
+                course,
+                data,
+                ctx.vocabulary,
+                occurred_at=ctx.occurred_at,
+                prefetched=ctx.prefetched,
             )
         except StaleEventError:
             if root:
@@ -366,6 +400,15 @@ def _publish_step(data: CourseRunInput, index: int) -> PlannedStep:
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+
+def _instructor_ids(
+    instructors: list[InstructorInput], runs: list[CourseRunInput]
+) -> frozenset[str]:
+    """The instructors an event sends, and those its runs name as staff."""
+    return frozenset(
+        [*(i.external_id for i in instructors), *(s for run in runs for s in run.staff)]
+    )
 
 
 def _is_paid(run: CourseRunInput, paid_seat_types: frozenset[str]) -> bool:

@@ -19,6 +19,7 @@ from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog_gateway.catalog.organizations import OrganizationCache
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
 from catalog_gateway.connectors.ecommerce import EcommerceClient, ecommerce_client_from_settings
 from catalog_gateway.db.base import utcnow
@@ -107,6 +108,7 @@ class EventGateway:
             TTLCache(maxsize=10_000, ttl=profile_ttl) if profile_ttl > 0 else None
         )
         self._profiles_lock = threading.Lock()
+        self.organizations = OrganizationCache(profile_ttl) if profile_ttl > 0 else None
         self.lease = lease
         self.ecommerce = ecommerce
         self.ecommerce_budget = ecommerce_budget
@@ -250,6 +252,7 @@ class EventGateway:
             now=utcnow(),
             publisher=self.publisher(),
             external_budget=self.ecommerce_budget,
+            organizations=self.organizations,
         )
 
     def conclude(
@@ -380,7 +383,14 @@ class EventGateway:
         vocabulary = self.vocabulary()
         reading = nullcontext(session) if session is not None else self.database.read()
         with prepared.trace.step(VALIDATE) as outcome, reading as reader:
-            validation = validate(reader, source.id, vocabulary, envelope.event_type, canonical)
+            validation = validate(
+                reader,
+                source.id,
+                vocabulary,
+                envelope.event_type,
+                canonical,
+                self.organizations,
+            )
             if validation.errors:
                 outcome.status = StepStatus.FAILED
                 outcome.detail = f"{len(validation.errors)} errors"

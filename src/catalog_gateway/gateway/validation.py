@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from catalog_gateway.catalog.fields import UtcDateTime
 from catalog_gateway.catalog.keys import course_key
 from catalog_gateway.catalog.models import Course, Degree, Instructor
-from catalog_gateway.catalog.organizations import resolve_organization
+from catalog_gateway.catalog.organizations import OrganizationCache, resolve_organization
 from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import ErrorCode, UnknownReferenceError
 from catalog_gateway.events.payloads import PAYLOAD_MODELS, CourseReference, Payload
@@ -56,6 +56,7 @@ def validate(
     vocabulary: Vocabulary,
     event_type: EventType,
     data: dict[str, Any],
+    organizations: OrganizationCache | None = None,
 ) -> Validation:
     """Check `data` as the canonical payload of `event_type` for the source `source_id`."""
     result = Validation(payload=None)
@@ -63,7 +64,7 @@ def validate(
         result.payload = PAYLOAD_MODELS[event_type].model_validate(data)
     except ValidationError as error:
         result.errors.extend(Finding(*problem) for problem in field_errors(error))
-    rules = _Rules(session, source_id, vocabulary)
+    rules = _Rules(session, source_id, vocabulary, organizations)
     rules.check(event_type, data)
     known = {finding.path for finding in result.errors}
     result.errors.extend(f for f in rules.findings if f.path not in known)
@@ -73,10 +74,17 @@ def validate(
 class _Rules:
     """The cross-field and reference rules, collecting findings instead of stopping."""
 
-    def __init__(self, session: Session, source_id: int, vocabulary: Vocabulary) -> None:
+    def __init__(
+        self,
+        session: Session,
+        source_id: int,
+        vocabulary: Vocabulary,
+        organizations: OrganizationCache | None,
+    ) -> None:
         self.session = session
         self.source_id = source_id
         self.vocabulary = vocabulary
+        self.organizations = organizations
         self.findings: list[Finding] = []
 
     def add(self, code: ErrorCode, message: str, path: str) -> None:
@@ -354,7 +362,7 @@ class _Rules:
 
     def organization(self, code: str, path: str) -> str | None:
         try:
-            return resolve_organization(self.session, self.source_id, code).key
+            return resolve_organization(self.session, self.source_id, code, self.organizations).key
         except UnknownReferenceError as error:
             self.add(error.code, error.message, path)
             return None

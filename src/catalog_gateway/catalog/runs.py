@@ -119,7 +119,7 @@ def upsert_course_run(
     run = match_run(session, course, data)
     created = run is None
     if run is None:
-        key = course_run_key(course.key, data.start, lambda k: _run_key_taken(session, k))
+        key = course_run_key(course.key, data.start, lambda k: _run_key_taken(session, course, k))
         # Empty collections, not unloaded ones: a new run's seats and staff need no query.
         run = CourseRun(
             uuid=uuid.uuid4(),
@@ -229,7 +229,15 @@ def _sync_staff(run: CourseRun, staff: list[Instructor]) -> bool:
     return True
 
 
-def _run_key_taken(session: Session, key: str) -> bool:
+def _run_key_taken(session: Session, course: Course, key: str) -> bool:
+    """True if a run already has `key`.
+
+    A run key starts with its course's key, and course keys are unique and never change, so
+    only the course's own runs can hold it: when they are loaded, they are searched in memory
+    (the database's unique index still guards the write).
+    """
+    if course.id is None or "runs" not in inspect(course).unloaded:
+        return any(run.key == key for run in course.runs)
     return bool(session.scalar(select(exists().where(CourseRun.key == key))))
 
 

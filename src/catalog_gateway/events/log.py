@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -118,18 +118,32 @@ def finish(
 ) -> None:
     """Store the event's answer (its status, trace, errors, warnings and timings)."""
     with database.unit_of_work() as session:
-        record = session.get(EventRecord, record_id)
-        assert record is not None
-        record.status = answer.status.value
-        record.http_status = answer.http_status
-        record.retryable = answer.retryable
-        record.steps = [step.model_dump(mode="json") for step in answer.steps]
-        record.errors = [error.model_dump(mode="json") for error in answer.errors]
-        record.warnings = [warning.model_dump(mode="json") for warning in answer.warnings]
-        record.products = answer.products.model_dump(mode="json")
-        record.duration_ms = answer.duration_ms
-        record.canonical_payload = canonical_payload
-        record.updated_at = utcnow()
+        record_answer(session, record_id, answer, canonical_payload)
+
+
+def record_answer(
+    session: Session,
+    record_id: int,
+    answer: EventAnswer,
+    canonical_payload: dict[str, Any] | None,
+) -> None:
+    """Store the event's answer in `session`'s transaction (e.g. the one that applied it)."""
+    session.execute(
+        update(EventRecord)
+        .where(EventRecord.id == record_id)
+        .values(
+            status=answer.status.value,
+            http_status=answer.http_status,
+            retryable=answer.retryable,
+            steps=[step.model_dump(mode="json") for step in answer.steps],
+            errors=[error.model_dump(mode="json") for error in answer.errors],
+            warnings=[warning.model_dump(mode="json") for warning in answer.warnings],
+            products=answer.products.model_dump(mode="json"),
+            duration_ms=answer.duration_ms,
+            canonical_payload=canonical_payload,
+            updated_at=utcnow(),
+        )
+    )
 
 
 def release(database: Database, record_id: int) -> None:

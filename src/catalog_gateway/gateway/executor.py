@@ -11,6 +11,7 @@ transaction: one commit instead of two, and the event is applied whole or not at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -40,10 +41,26 @@ class Execution:
     errors: list[Finding] = field(default_factory=list)
 
 
-def execute(database: Database, plan: EventPlan, context: StepContext, trace: Trace) -> Execution:
-    """Run every phase of `plan`, recording each step in `trace`."""
+BeforeCommit = Callable[[Session, Execution], None]
+
+
+def execute(
+    database: Database,
+    plan: EventPlan,
+    context: StepContext,
+    trace: Trace,
+    *,
+    before_commit: BeforeCommit | None = None,
+) -> Execution:
+    """Run every phase of `plan`, recording each step in `trace`.
+
+    `before_commit` is called in the transaction that completes the event, when one does (no
+    external call to make, every step succeeded), so the event's answer is stored with it.
+    """
     inline = context.publisher is None or not plan.external
-    execution = catalog_phase(database, plan, context, trace, publish=inline)
+    execution = catalog_phase(
+        database, plan, context, trace, publish=inline, before_commit=before_commit
+    )
     if execution.status is None and not inline:
         return after_commit(database, plan, context, trace)
     return execution
@@ -56,6 +73,7 @@ def catalog_phase(
     trace: Trace,
     *,
     publish: bool = False,
+    before_commit: BeforeCommit | None = None,
 ) -> Execution:
     """The catalog steps in one transaction of their own: all written, or none.
 
@@ -75,6 +93,8 @@ def catalog_phase(
                     _publish_in(
                         session, plan, context, trace, _external_phase(plan, context, trace, [])
                     )
+                    if before_commit is not None:
+                        before_commit(session, execution)
             return execution
         except _RollbackRequestedError as rollback:
             return rollback.execution

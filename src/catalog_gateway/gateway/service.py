@@ -218,22 +218,24 @@ class EventGateway:
             return Handled(self.conflict(source, envelope, started, reused=False))
         assert claim.record_id is not None
         try:
-            answer, canonical = self._apply(source, envelope, started)
+            answer, canonical, stored = self._apply(source, envelope, started, claim.record_id)
         except BaseException:
             log.release(self.database, claim.record_id)
             raise
-        log.finish(self.database, claim.record_id, answer, canonical)
+        if not stored:
+            log.finish(self.database, claim.record_id, answer, canonical)
         return Handled(answer)
 
     # --- outcomes -------------------------------------------------------------------------
 
     def _apply(
-        self, source: SourceProfile, envelope: Envelope, started: float
-    ) -> tuple[EventAnswer, dict[str, Any] | None]:
+        self, source: SourceProfile, envelope: Envelope, started: float, record_id: int
+    ) -> tuple[EventAnswer, dict[str, Any] | None, bool]:
+        """The answer, the canonical payload, and whether the answer is stored already."""
         prepared = self.prepare(source, envelope)
         if prepared.plan is None:
             answer = self.answer(source, envelope, started, prepared, EventStatus.REJECTED)
-            return answer, prepared.canonical
+            return answer, prepared.canonical, False
         if prepared.plan.external and self.ecommerce and self.ecommerce.breaker.is_open():
             raise DownstreamUnavailableError(
                 "ecommerce is failing, so no event that publishes to it is started; "
@@ -241,8 +243,22 @@ class EventGateway:
                 retry_after=self.ecommerce.breaker.retry_after(),
             )
         context = self.context(source, envelope)
-        execution = execute(self.database, prepared.plan, context, prepared.trace)
-        return self.conclude(source, envelope, started, prepared, context, execution)
+        stored: list[EventAnswer] = []
+
+        def store_answer(session: Session, execution: Execution) -> None:
+            # The answer is committed with the writes it describes: one transaction, not two.
+            answer, canonical = self.conclude(
+                source, envelope, started, prepared, context, execution
+            )
+            log.record_answer(session, record_id, answer, canonical)
+            stored.append(answer)
+
+        execution = execute(
+            self.database, prepared.plan, context, prepared.trace, before_commit=store_answer
+        )
+        if stored and execution.status is None:
+            return stored[0], prepared.canonical, True
+        return (*self.conclude(source, envelope, started, prepared, context, execution), False)
 
     def context(self, source: SourceProfile, envelope: Envelope) -> StepContext:
         return StepContext(
@@ -264,10 +280,18 @@ class EventGateway:
         context: StepContext,
         execution: Execution,
     ) -> tuple[EventAnswer, dict[str, Any] | None]:
-        prepared.errors.extend(_issue(f, prepared.provenance) for f in execution.errors)
-        prepared.warnings.extend(_issue(f, prepared.provenance) for f in context.warnings)
+        """The answer to an event that ran (`prepared` is left as it was: this may be called
+        again if the transaction that stored a first answer did not commit)."""
         status = execution.status or _success_status(prepared.trace)
-        answer = self.answer(source, envelope, started, prepared, status)
+        answer = self.answer(
+            source,
+            envelope,
+            started,
+            prepared,
+            status,
+            errors=[_issue(f, prepared.provenance) for f in execution.errors],
+            warnings=[_issue(f, prepared.provenance) for f in context.warnings],
+        )
         answer.retryable = execution.retryable
         answer.products = context.products
         return answer, prepared.canonical
@@ -394,7 +418,12 @@ class EventGateway:
             if validation.errors:
                 outcome.status = StepStatus.FAILED
                 outcome.detail = f"{len(validation.errors)} errors"
-        prepared.errors.extend(_issue(f, prepared.provenance) for f in validation.errors)
+        # A field the transform could not map is reported once, by the transform (which names
+        # the LoB's problem), not again by validation as, say, missing.
+        mapped = {error.path for error in prepared.errors if error.path is not None}
+        prepared.errors.extend(
+            _issue(f, prepared.provenance) for f in validation.errors if f.path not in mapped
+        )
         return validation.payload
 
     def answer(
@@ -404,16 +433,20 @@ class EventGateway:
         started: float,
         prepared: Prepared,
         status: EventStatus,
+        *,
+        errors: list[EventIssue] | None = None,
+        warnings: list[EventIssue] | None = None,
     ) -> EventAnswer:
+        """The answer: `prepared`'s errors and warnings, then `errors` and `warnings`."""
         return EventAnswer(
             event_id=envelope.event_id,
             event_type=envelope.event_type.value,
             source=source.slug,
             status=status,
             duration_ms=_elapsed(started),
-            steps=prepared.trace.steps,
-            errors=prepared.errors,
-            warnings=prepared.warnings,
+            steps=list(prepared.trace.steps),
+            errors=[*prepared.errors, *(errors or [])],
+            warnings=[*prepared.warnings, *(warnings or [])],
         )
 
 

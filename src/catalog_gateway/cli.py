@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from catalog_gateway.auth.keys import issue_key, revoke_key
 from catalog_gateway.catalog.organizations import ensure_organization
+from catalog_gateway.cli_ingest import ingest_command
+from catalog_gateway.cli_transformers import transformers_app
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import is_up_to_date, upgrade
 from catalog_gateway.errors import CatalogGatewayError
@@ -39,6 +41,8 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
 app.add_typer(organizations_app, name="organizations")
 app.add_typer(events_app, name="events")
+app.command("ingest")(ingest_command)
+app.add_typer(transformers_app, name="transformers")
 app.add_typer(devserver_app, name="devserver")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]

@@ -76,6 +76,7 @@ class ErrorCode(StrEnum):
     STALE = "stale"
     NEWER_DATA_KEPT = "newer_data_kept"
     HTML_SANITIZED = "html_sanitized"
+    INSTRUCTOR_IDENTIFIED_BY_NAME = "instructor_identified_by_name"
     INVALID_DATE = "invalid_date"
     # Sources and keys.
     SOURCE_EXISTS = "source_exists"

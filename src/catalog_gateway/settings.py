@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,6 +128,12 @@ class Settings(BaseSettings):
     )
     jwt_audience: str | None = Field(default=None, description="Required JWT `aud`, if set.")
     jwt_issuer: str | None = Field(default=None, description="Required JWT `iss`, if set.")
+
+    mappings_dir: Path | None = Field(
+        default=None,
+        description="Directory of operators' mapping files: each `*.yaml` in it is a "
+        "transformer named by its `name:` (see docs/transformers.md); unset = none.",
+    )
 
     bench_control: bool = Field(
         default=False, description="Mount the benchmarks' control endpoint `POST /_bench/parse`."

@@ -328,7 +328,9 @@ def test_retries_and_duplicates_leave_the_catalog_of_each_distinct_event_applied
                 body = _answered(response, f"batch of {[e['event_id'] for e in events]}")
                 assert response.status_code == 200, response.text
                 for event, answer in zip(events, body["results"], strict=True):
-                    assert answer == first[event["event_id"]], event["event_id"]
+                    assert answer == {**first[event["event_id"]], "replayed": True}, event[
+                        "event_id"
+                    ]
                 continue
             (event,) = events
             response = service.send(event)
@@ -336,7 +338,7 @@ def test_retries_and_duplicates_leave_the_catalog_of_each_distinct_event_applied
             if event["event_id"] in first:
                 assert response.headers.get("Idempotent-Replayed") == "true", event["event_id"]
                 assert response.status_code == first_status[event["event_id"]]
-                assert body == first[event["event_id"]], event["event_id"]
+                assert body == {**first[event["event_id"]], "replayed": True}, event["event_id"]
             else:
                 assert "Idempotent-Replayed" not in response.headers, event["event_id"]
                 assert response.status_code == 200, response.text  # every event is valid

@@ -48,3 +48,22 @@ def test_dry_run_of_an_invalid_payload_is_422(api: Api) -> None:
         ("invalid_currency", "/course_runs/0/seats/0/currency")
     ]
     assert api.get("/events").json()["results"] == []
+
+
+def test_a_dry_run_batch_plans_each_event_and_writes_nothing(api: Api) -> None:
+    events = [envelope("dry-b1", product_payload()), envelope("dry-b2", {"course": {}})]
+
+    response = api.client.post(
+        "/api/v1/events/batch",
+        json={"events": events},
+        params={"dry_run": "true"},
+        headers={"Authorization": f"Bearer {api.keys.exec_ed}"},
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [r["status"] for r in body["results"]] == ["planned", "rejected"]
+    assert body["summary"]["planned"] == 1
+    assert body["summary"]["rejected"] == 1
+    for model in (Course, CourseRun, Instructor, EventRecord):
+        assert api.count(model) == 0, model

@@ -105,7 +105,32 @@ def test_same_event_again_replays_the_stored_answer(api: Api) -> None:
 
     assert again.status_code == 200
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert again.json() == first.json()
+    assert first.json()["replayed"] is False
+    assert again.json() == {**first.json(), "replayed": True}
+    assert api.event("exec-ed-0001")["attempts"] == 1
+
+
+def test_a_batch_says_which_answers_are_replays(api: Api) -> None:
+    first = api.batch([envelope("exec-ed-0001", product_payload())])
+    assert first.status_code == 200, first.text
+
+    again = api.batch(
+        [
+            envelope("exec-ed-0001", product_payload()),
+            envelope(
+                "exec-ed-0002",
+                {"instructor": {"external_id": "in-9", "given_name": "Bo"}},
+                event_type="instructor.upsert",
+            ),
+        ]
+    )
+
+    assert again.status_code == 200, again.text
+    results = again.json()["results"]
+    assert [(r["status"], r["replayed"]) for r in results] == [
+        ("applied", True),
+        ("applied", False),
+    ]
     assert api.event("exec-ed-0001")["attempts"] == 1
 
 
@@ -172,7 +197,7 @@ def test_older_event_is_stale_and_changes_nothing(api: Api) -> None:
     again = api.send(envelope("e-2", older, occurred_at=occurred(-1)))
     assert again.status_code == 409
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert again.json() == answer
+    assert again.json() == {**answer, "replayed": True}
 
 
 def test_equal_or_newer_event_applies_after_an_older_one_was_refused(api: Api) -> None:

@@ -104,6 +104,11 @@ class EventAnswer(BaseModel):
     products: Products = Field(default_factory=Products)
     errors: list[EventIssue] = Field(default_factory=list)
     warnings: list[EventIssue] = Field(default_factory=list)
+    replayed: bool = Field(
+        default=False,
+        description="True when this is the stored answer of an event handled before (same "
+        "`event_id` and payload), sent again; also the `Idempotent-Replayed` header.",
+    )
 
     @property
     def http_status(self) -> int:

@@ -63,8 +63,16 @@ def handle_batch(
     source: SourceProfile,
     envelopes: list[Envelope],
     policy: ErrorPolicy,
+    *,
+    dry_run: bool = False,
 ) -> list[Handled]:
-    """Answer every event, in the order given."""
+    """Answer every event, in the order given.
+
+    A dry run plans each event on its own against the catalog as it is (an event that needs
+    another event of the same batch applied first is planned as if that one were not sent).
+    """
+    if dry_run:
+        return [gateway.handle(source, envelope, dry_run=True) for envelope in envelopes]
     if policy is ErrorPolicy.INDEPENDENT:
         handled = {i: gateway.handle(source, envelopes[i]) for i in application_order(envelopes)}
         return [handled[i] for i in range(len(envelopes))]

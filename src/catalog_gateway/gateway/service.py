@@ -53,7 +53,7 @@ from catalog_gateway.gateway.validation import Finding, validate
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.models import Source
 from catalog_gateway.transformers.base import Provenance, Transformer, TransformResult
-from catalog_gateway.transformers.registry import get_transformer
+from catalog_gateway.transformers.registry import TransformerRegistry, default_registry
 
 TRANSFORM = StepSpec("transform", System.GATEWAY, None)
 VALIDATE = StepSpec("validate", System.GATEWAY, None)
@@ -101,8 +101,10 @@ class EventGateway:
         ecommerce: EcommerceClient | None = None,
         ecommerce_budget: float = 10.0,
         profile_ttl: float = 0.0,
+        transformers: TransformerRegistry | None = None,
     ) -> None:
         self.database = database
+        self.transformers = transformers or default_registry()
         # Sources change rarely (`sources update`); each event must not cost a lookup.
         self._profiles: TTLCache[int, SourceProfile | None] | None = (
             TTLCache(maxsize=10_000, ttl=profile_ttl) if profile_ttl > 0 else None
@@ -124,6 +126,8 @@ class EventGateway:
             ecommerce=ecommerce_client_from_settings(settings),
             ecommerce_budget=settings.ecommerce_budget_seconds,
             profile_ttl=settings.auth_cache_seconds,
+            # Built now, so a bad mapping file stops the service at startup.
+            transformers=TransformerRegistry(settings.mappings_dir),
         )
 
     def close(self) -> None:
@@ -382,7 +386,7 @@ class EventGateway:
     ) -> TransformResult:
         with trace.step(TRANSFORM) as outcome:
             try:
-                transformer: Transformer = get_transformer(source.transformer)
+                transformer: Transformer = self.transformers.get(source.transformer)
                 result = transformer.transform(envelope.event_type, envelope.payload)
             except CatalogGatewayError as error:
                 result = _broken_transform(error.message)

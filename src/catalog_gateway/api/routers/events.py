@@ -38,12 +38,14 @@ from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.batch import ErrorPolicy, handle_batch
 from catalog_gateway.gateway.schema_errors import field_errors
 from catalog_gateway.gateway.service import EventGateway, Handled, SourceProfile
-from catalog_gateway.transformers.registry import get_transformer
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 read_router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[ThrottledReads])
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+DryRun = Annotated[
+    bool, Query(description="Transform, validate and plan only; write nothing, not even the log.")
+]
 _EVENT_ANSWERS: dict[int | str, dict[str, Any]] = {
     status: {"model": EventAnswer, "description": description}
     for status, description in {
@@ -68,21 +70,26 @@ async def post_event(
     caller: EventsCaller,
     gateway: Gateway,
     settings: SettingsDependency,
-    dry_run: Annotated[
-        bool, Query(description="Transform, validate and plan only; write nothing.")
-    ] = False,
+    dry_run: DryRun = False,
 ) -> JSONResponse:
     async with _write_gate(request).admit():
         document = await read_json(request, settings.max_body_bytes, settings)
         envelope = _envelope(document)
         handled = await run_in_threadpool(_handle, gateway, caller, envelope, dry_run)
     headers = {REPLAYED_HEADER: "true"} if handled.replayed else None
-    return _answer_response(handled.answer, headers)
+    return _answer_response(_as_sent(handled), headers)
 
 
 def _handle(gateway: EventGateway, caller: Principal, envelope: Envelope, dry_run: bool) -> Handled:
     """One trip to the thread pool for the whole event (each trip costs under load)."""
     return gateway.handle(_profile(gateway, caller), envelope, dry_run=dry_run)
+
+
+def _as_sent(handled: Handled) -> EventAnswer:
+    """The answer as it goes out: a stored one sent again says so."""
+    if handled.replayed:
+        return handled.answer.model_copy(update={"replayed": True})
+    return handled.answer
 
 
 def _envelope(document: Any) -> Envelope:
@@ -122,7 +129,11 @@ class BatchAnswer(BaseModel):
     openapi_extra=request_body(BatchRequest),
 )
 async def post_batch(
-    request: Request, caller: EventsCaller, gateway: Gateway, settings: SettingsDependency
+    request: Request,
+    caller: EventsCaller,
+    gateway: Gateway,
+    settings: SettingsDependency,
+    dry_run: DryRun = False,
 ) -> BatchAnswer:
     async with _write_gate(request).admit():
         document = await read_json(request, settings.max_batch_body_bytes, settings)
@@ -138,7 +149,7 @@ async def post_batch(
                 f"this one has {len(batch.events)}",
             )
         charge_more_events(request, caller, len(batch.events) - 1)
-        answers = await run_in_threadpool(_answer_batch, gateway, caller, batch)
+        answers = await run_in_threadpool(_answer_batch, gateway, caller, batch, dry_run)
     summary = dict.fromkeys(
         (status.value for status in EventStatus if status is not EventStatus.IN_PROGRESS), 0
     )
@@ -148,7 +159,7 @@ async def post_batch(
 
 
 def _answer_batch(
-    gateway: EventGateway, caller: Principal, batch: BatchRequest
+    gateway: EventGateway, caller: Principal, batch: BatchRequest, dry_run: bool
 ) -> list[EventAnswer]:
     source = _profile(gateway, caller)
     parsed = [_parse_envelope(source.slug, raw) for raw in batch.events]
@@ -158,7 +169,10 @@ def _answer_batch(
             item if isinstance(item, EventAnswer) else _aborted(source.slug, item)
             for item in parsed
         ]
-    handled = iter(h.answer for h in handle_batch(gateway, source, envelopes, batch.error_policy))
+    handled = iter(
+        _as_sent(h)
+        for h in handle_batch(gateway, source, envelopes, batch.error_policy, dry_run=dry_run)
+    )
     return [next(handled) if isinstance(item, Envelope) else item for item in parsed]
 
 
@@ -300,11 +314,13 @@ def event_type_schema(name: str) -> dict[str, Any]:
     tags=["schemas"],
     responses=problem_responses(404),
 )
-def source_schema(session: ReadSession, slug: str, event_type: str) -> dict[str, Any]:
+def source_schema(
+    session: ReadSession, gateway: Gateway, slug: str, event_type: str
+) -> dict[str, Any]:
     source = log.source_by_slug(session, slug)
     if source is None:
         raise ProblemError(404, ErrorCode.NOT_FOUND, f"no source {slug!r}")
-    schema = get_transformer(source.transformer).input_schema(_event_type(event_type))
+    schema = gateway.transformers.get(source.transformer).input_schema(_event_type(event_type))
     if schema is None:
         raise ProblemError(
             404,

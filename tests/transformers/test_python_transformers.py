@@ -18,6 +18,7 @@ from catalog_gateway.sources.service import create_source
 from catalog_gateway.transformers import registry
 from catalog_gateway.transformers.base import Provenance, Transformer, TransformResult
 from catalog_gateway.transformers.canonical import CanonicalTransformer
+from tests.transformers.support import post_event, sample_cohort
 
 
 class BootcampTransformer:
@@ -116,9 +117,7 @@ def bootcamp_client(
         "bootcamps": BootcampTransformer(),
         "exploding": ExplodingTransformer(),
     }
-    monkeypatch.setattr(
-        "catalog_gateway.gateway.service.get_transformer", lambda name: transformers[name]
-    )
+    monkeypatch.setattr(registry.TransformerRegistry, "get", lambda _self, name: transformers[name])
     monkeypatch.setattr(
         "catalog_gateway.sources.service.available_transformers",
         lambda: dict.fromkeys(transformers, "test"),
@@ -137,38 +136,15 @@ def bootcamp_client(
     return client, keys
 
 
-def _event(payload: dict[str, Any], event_id: str = "bc-1") -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "event_type": "product.upsert",
-        "occurred_at": "2026-11-28T10:00:00Z",
-        "payload": payload,
-    }
-
-
-def _cohort(**changes: Any) -> dict[str, Any]:
-    cohort = {
-        "uuid": "cohort-1",
-        "startsOn": "2027-03-01T00:00:00Z",
-        "endsOn": "2027-06-01T00:00:00Z",
-        "tuition": "12500.00",
-    }
-    return cohort | changes
-
-
 def test_a_lob_shaped_product_is_applied_through_its_transformer(
     bootcamp_client: tuple[TestClient, dict[str, str]],
 ) -> None:
     client, keys = bootcamp_client
     payload = {
         "bootcamp": {"id": "bc-ds", "school": "FlatironX", "code": "DS", "name": "Data Science"},
-        "cohorts": [_cohort()],
+        "cohorts": [sample_cohort()],
     }
-    answer = client.post(
-        "/api/v1/events",
-        json=_event(payload),
-        headers={"Authorization": f"Bearer {keys['bootcamps']}"},
-    )
+    answer = post_event(client, keys["bootcamps"], payload)
     assert answer.status_code == 200, answer.json()
     assert answer.json()["products"]["course_runs"] == ["course-v1:FlatironX+DS+1T2027"]
     course = client.get("/api/v1/courses/FlatironX+DS").json()
@@ -181,13 +157,9 @@ def test_errors_name_the_lob_s_own_fields(
     client, keys = bootcamp_client
     payload = {
         "bootcamp": {"id": "bc-ds", "school": "Nowhere", "code": "DS", "name": "Data Science"},
-        "cohorts": [_cohort(endsOn="2027-01-01T00:00:00Z", tuition="12.345")],
+        "cohorts": [sample_cohort(endsOn="2027-01-01T00:00:00Z", tuition="12.345")],
     }
-    answer = client.post(
-        "/api/v1/events",
-        json=_event(payload),
-        headers={"Authorization": f"Bearer {keys['bootcamps']}"},
-    )
+    answer = post_event(client, keys["bootcamps"], payload)
     assert answer.status_code == 422
     errors = {(e["code"], e["path"], e["source_path"]) for e in answer.json()["errors"]}
     assert errors == {
@@ -201,11 +173,7 @@ def test_a_transformer_that_produces_nothing_stops_at_transform(
     bootcamp_client: tuple[TestClient, dict[str, str]],
 ) -> None:
     client, keys = bootcamp_client
-    answer = client.post(
-        "/api/v1/events",
-        json=_event({"cohorts": []}),
-        headers={"Authorization": f"Bearer {keys['bootcamps']}"},
-    )
+    answer = post_event(client, keys["bootcamps"], {"cohorts": []})
     assert answer.status_code == 422
     body = answer.json()
     assert [(s["name"], s["status"]) for s in body["steps"]] == [
@@ -219,9 +187,7 @@ def test_a_transformer_bug_is_a_transform_failure_not_a_500(
     bootcamp_client: tuple[TestClient, dict[str, str]],
 ) -> None:
     client, keys = bootcamp_client
-    answer = client.post(
-        "/api/v1/events", json=_event({}), headers={"Authorization": f"Bearer {keys['exploding']}"}
-    )
+    answer = post_event(client, keys["exploding"], {})
     assert answer.status_code == 422
     error = answer.json()["errors"][0]
     assert error["code"] == "transform_failed"

@@ -1,0 +1,1 @@
+"""`catalog-gateway ingest`: files of source payloads through the HTTP batch API."""

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from catalog_gateway import __version__
+from catalog_gateway.api.early_throttle import EarlyEventThrottle
 from catalog_gateway.api.openapi import without_default_validation_errors
 from catalog_gateway.api.problems import install_problem_handlers
 from catalog_gateway.api.protection import RateLimitHeaders, WriteGate
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.principals = PrincipalCache(settings.auth_cache_seconds)
     app.state.limiter = RateLimiter(settings.redis_url)
     app.state.write_gate = WriteGate(settings.max_in_flight_writes, settings.overload_wait_seconds)
+    app.add_middleware(EarlyEventThrottle)
     app.add_middleware(RateLimitHeaders)
     install_problem_handlers(app)
     app.include_router(health.router)

@@ -28,7 +28,8 @@ from catalog_gateway.throttling.limiter import Decision, Quota, RateLimiter, quo
 
 EVENTS_POLICY = "events"
 READS_POLICY = "reads"
-_HEADERS_STATE = "rate_limit_headers"
+RATE_LIMIT_HEADERS_STATE = "rate_limit_headers"
+COUNTED_STATE = "event_counted"
 
 
 def limiter_of(request: Request) -> RateLimiter:
@@ -47,8 +48,14 @@ async def throttle_events(
     caller: Annotated[Principal, Depends(require_source)],
     limiter: Annotated[RateLimiter, Depends(get_limiter)],
 ) -> Principal:
-    """Count one event for the caller's source; 429 when its rate and burst are spent."""
-    source, allowance = _source_quota(caller)
+    """Count one event for the caller's source; 429 when its rate and burst are spent.
+
+    A request whose key the process already knew was counted by `EarlyEventThrottle`, before
+    FastAPI even routed it: it is not counted twice.
+    """
+    if request.scope.get("state", {}).get(COUNTED_STATE):
+        return caller
+    source, allowance = source_quota(caller)
     _answer_quota(request, limiter.hit(EVENTS_POLICY, source, allowance), f"source {source}")
     return caller
 
@@ -57,12 +64,13 @@ def charge_more_events(request: Request, caller: Principal, count: int) -> None:
     """Count the rest of a batch's events (the request itself counted one)."""
     if count <= 0:
         return
-    source, allowance = _source_quota(caller)
+    source, allowance = source_quota(caller)
     decision = limiter_of(request).hit(EVENTS_POLICY, source, allowance, cost=count)
     _answer_quota(request, decision, f"source {source}")
 
 
-def _source_quota(caller: Principal) -> tuple[str, Quota]:
+def source_quota(caller: Principal) -> tuple[str, Quota]:
+    """The source's slug and quota (only a source's key has one)."""
     if caller.source_slug is None or caller.rate is None or caller.burst is None:
         raise RuntimeError("only a source's key has a quota")
     return caller.source_slug, quota(caller.rate, caller.burst)
@@ -81,15 +89,20 @@ async def throttle_reads(
 
 
 def _answer_quota(request: Request, decision: Decision, who: str) -> None:
-    request.scope.setdefault("state", {})[_HEADERS_STATE] = decision.headers()
+    request.scope.setdefault("state", {})[RATE_LIMIT_HEADERS_STATE] = decision.headers()
     if not decision.allowed:
-        raise ProblemError(
-            429,
-            ErrorCode.THROTTLED,
-            f"{who} is over its rate limit ({decision.quota.requests} requests per "
-            f"{decision.quota.window} s); retry after {decision.reset_after or 1} s",
-            headers=decision.headers(),
-        )
+        raise over_limit(decision, who)
+
+
+def over_limit(decision: Decision, who: str) -> ProblemError:
+    """The 429 for a refused `decision`."""
+    return ProblemError(
+        429,
+        ErrorCode.THROTTLED,
+        f"{who} is over its rate limit ({decision.quota.requests} requests per "
+        f"{decision.quota.window} s); retry after {decision.reset_after or 1} s",
+        headers=decision.headers(),
+    )
 
 
 class RateLimitHeaders:
@@ -105,7 +118,7 @@ class RateLimitHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                quota_headers = scope.get("state", {}).get(_HEADERS_STATE)
+                quota_headers = scope.get("state", {}).get(RATE_LIMIT_HEADERS_STATE)
                 if quota_headers:
                     existing = {name.lower() for name, _ in message.get("headers", [])}
                     message["headers"] = list(message.get("headers", [])) + [

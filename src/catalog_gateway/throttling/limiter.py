@@ -53,6 +53,7 @@ class Decision:
         return headers
 
 
+@lru_cache(maxsize=1024)
 def quota(rate: str, burst: int) -> Quota:
     """The window that allows `rate` on average and `burst` at once."""
     item = parse(rate)

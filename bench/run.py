@@ -96,7 +96,6 @@ class Server:
             "CATALOG_GATEWAY_BENCH_CONTROL": "true",
             "CATALOG_GATEWAY_READ_RATE": "100000/second",
             "CATALOG_GATEWAY_READ_BURST": "100000",
-            "CATALOG_GATEWAY_MAX_IN_FLIGHT_WRITES": "64",
         }
         self.url = f"http://127.0.0.1:{self.port}"
         run_cli(self.env, "db", "upgrade")

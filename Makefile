@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap run test lint typecheck pytest bench bench-quick
+.PHONY: help bootstrap browser run test lint typecheck pytest bench bench-quick
 
 help:
 	@echo "make run    set up, migrate the SQLite database and serve on 127.0.0.1:8000"
@@ -32,7 +32,18 @@ else
 	$(RUN) catalog-gateway serve
 endif
 
-test: bootstrap lint typecheck pytest
+test: bootstrap browser lint typecheck pytest
+
+# The console's browser tests drive Debian's Chromium through Playwright (which never downloads
+# a browser here). As root, install it when missing; otherwise say so: the browser tests then
+# skip, or fail when CI=true.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@test -x $(CHROMIUM) || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@test -x $(CHROMIUM) || echo "$(CHROMIUM) is missing (install Debian's chromium as root): \
+	the console's browser tests will be skipped, or fail when CI=true"
 
 lint:
 	$(RUN) ruff check src tests bench

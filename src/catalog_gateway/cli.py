@@ -24,6 +24,8 @@ from catalog_gateway.db.migrations import is_up_to_date, upgrade
 from catalog_gateway.errors import CatalogGatewayError
 from catalog_gateway.events.log import purge as purge_events
 from catalog_gateway.gateway.service import EventGateway
+from catalog_gateway.observability.logging import configure_logging
+from catalog_gateway.observability.metrics import multiprocess_directory
 from catalog_gateway.settings import get_settings
 from catalog_gateway.sources import service as sources_service
 
@@ -98,18 +100,27 @@ def serve(
 ) -> None:
     """Migrate the database, then serve the API."""
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     database = _database()
     try:
         upgrade(database)
     finally:
         database.dispose()
-    uvicorn.run(
-        "catalog_gateway.api.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
-    )
+    processes = workers or settings.workers
+    # Several processes share their metrics through files (see observability.metrics).
+    with multiprocess_directory(processes):
+        uvicorn.run(
+            "catalog_gateway.api.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=processes,
+            # Keep the logging set up above (uvicorn's lines in our format too); the app's
+            # request line replaces uvicorn's access log.
+            log_config=None,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
 
 
 @db_app.command("upgrade")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -135,8 +136,31 @@ class Settings(BaseSettings):
         "transformer named by its `name:` (see docs/transformers.md); unset = none.",
     )
 
+    console_session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs the web console's session cookies; unset = a random key "
+        "per process (sessions end when it stops; set it when running several processes).",
+    )
+    console_secure_cookies: bool = Field(
+        default=False,
+        description="Mark the console's session cookie `Secure` (sent over HTTPS only).",
+    )
+
     bench_control: bool = Field(
         default=False, description="Mount the benchmarks' control endpoint `POST /_bench/parse`."
+    )
+
+    metrics_require_key: bool = Field(
+        default=False,
+        description="Require an admin key for `GET /metrics` (open by default: no secrets in it).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log lines written."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description="`json`: one JSON object a line; `console`: for people; `auto`: console on a "
+        "terminal, JSON otherwise.",
     )
 
     @field_validator("jwt_secret")
@@ -145,6 +169,14 @@ class Settings(BaseSettings):
         """HS256 keys shorter than the hash (32 bytes) are guessable (RFC 7518 §3.2)."""
         if secret is not None and len(secret.get_secret_value().encode()) < 32:
             raise ValueError("CATALOG_GATEWAY_JWT_SECRET must be at least 32 bytes")
+        return secret
+
+    @field_validator("console_session_secret")
+    @classmethod
+    def _console_secret_long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        """A signing key shorter than 32 bytes could be guessed, and sessions forged."""
+        if secret is not None and len(secret.get_secret_value().encode()) < 32:
+            raise ValueError("CATALOG_GATEWAY_CONSOLE_SESSION_SECRET must be at least 32 bytes")
         return secret
 
     @field_validator("database_url")

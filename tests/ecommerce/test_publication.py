@@ -252,6 +252,8 @@ def test_500_until_the_budget_runs_out_fails_retryably_and_the_same_event_resume
     first_error = answer["errors"][0]
     assert first_error["code"] == "ecommerce_unavailable"
     assert first_error["step"] == "ecommerce.publish"
+    # It names the run it is about, in the canonical payload and in the source's.
+    assert (first_error["path"], first_error["source_path"]) == ("/course_runs/0", "/course_runs/0")
     assert RUN_KEYS[0] in first_error["message"]
     assert "injected fault: HTTP 500" in first_error["detail"]
     assert {error["code"] for error in answer["errors"]} == {"ecommerce_unavailable"}

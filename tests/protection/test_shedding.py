@@ -11,6 +11,7 @@ so the requests truly overlap (each test checks the slow one is still in flight)
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from catalog_gateway.api.problems import ProblemError
+from catalog_gateway.api.protection import WriteGate
 from catalog_gateway.catalog.models import Course
 from catalog_gateway.db.engine import Database
 from catalog_gateway.gateway import plans
@@ -180,3 +183,19 @@ def test_reads_do_not_wait_behind_writes(
     slowest = max(seconds for _, _, seconds in timings)
     assert slowest < 0.5, f"a read took {slowest:.2f} s while an event was being applied"
     assert slow.result(timeout=30).status_code == 200
+
+
+def test_without_any_wait_a_free_slot_admits_and_a_full_gate_sheds_at_once() -> None:
+    gate = WriteGate(capacity=1, wait_seconds=0)
+
+    async def scenario() -> tuple[bool, int]:
+        async with gate.admit("/api/v1/events"):
+            admitted = True
+            try:
+                async with gate.admit("/api/v1/events"):
+                    pass
+            except ProblemError as refused:
+                return admitted, refused.status
+        return admitted, 200
+
+    assert asyncio.run(scenario()) == (True, 503)

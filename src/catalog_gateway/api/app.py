@@ -15,8 +15,13 @@ from catalog_gateway.api.problems import install_problem_handlers
 from catalog_gateway.api.protection import RateLimitHeaders, WriteGate
 from catalog_gateway.api.routers import bench, catalog, events, health
 from catalog_gateway.auth.cache import PrincipalCache
+from catalog_gateway.console import mount_console
 from catalog_gateway.db.engine import Database
 from catalog_gateway.gateway.service import EventGateway
+from catalog_gateway.observability.logging import configure_logging
+from catalog_gateway.observability.metrics import process_stopped
+from catalog_gateway.observability.middleware import RequestObservability
+from catalog_gateway.observability.router import router as metrics_router
 from catalog_gateway.settings import Settings, get_settings
 from catalog_gateway.throttling.limiter import RateLimiter
 
@@ -25,12 +30,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     """The service, on the given settings (default: the environment's) and database."""
     settings = settings or get_settings()
     database = database or Database.from_settings(settings)
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         gateway.close()
         database.dispose()
+        process_stopped()
 
     app = FastAPI(
         title="Catalog Gateway",
@@ -47,11 +54,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.write_gate = WriteGate(settings.max_in_flight_writes, settings.overload_wait_seconds)
     app.add_middleware(EarlyEventThrottle)
     app.add_middleware(RateLimitHeaders)
+    app.add_middleware(RequestObservability)  # added last, so outermost: it sees every answer
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     app.include_router(events.router)
     app.include_router(events.read_router)
     app.include_router(catalog.router)
+    mount_console(app)
     if settings.bench_control:
         app.include_router(bench.router)
     default_openapi = app.openapi

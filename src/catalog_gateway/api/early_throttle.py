@@ -24,6 +24,7 @@ from catalog_gateway.api.protection import (
     source_quota,
 )
 from catalog_gateway.auth.cache import PrincipalCache
+from catalog_gateway.observability.metrics import count_throttled
 from catalog_gateway.throttling.limiter import RateLimiter
 
 EVENT_PATHS = frozenset({"/api/v1/events", "/api/v1/events/batch"})
@@ -56,6 +57,7 @@ class EarlyEventThrottle:
         if decision.allowed:
             await self.app(scope, receive, send)
             return
+        count_throttled(source, EVENTS_POLICY)
         problem = over_limit(decision, f"source {source}")
         response = problem_response(problem.status, problem.code, problem.detail, problem.headers)
         await response(scope, receive, send)

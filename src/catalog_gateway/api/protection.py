@@ -23,6 +23,7 @@ from catalog_gateway.api.dependencies import (
 from catalog_gateway.api.problems import ProblemError
 from catalog_gateway.auth.principal import Principal
 from catalog_gateway.errors import ErrorCode
+from catalog_gateway.observability.metrics import count_shed, count_throttled
 from catalog_gateway.settings import Settings
 from catalog_gateway.throttling.limiter import Decision, Quota, RateLimiter, quota
 
@@ -56,7 +57,8 @@ async def throttle_events(
     if request.scope.get("state", {}).get(COUNTED_STATE):
         return caller
     source, allowance = source_quota(caller)
-    _answer_quota(request, limiter.hit(EVENTS_POLICY, source, allowance), f"source {source}")
+    decision = limiter.hit(EVENTS_POLICY, source, allowance)
+    _answer_quota(request, decision, f"source {source}", source)
     return caller
 
 
@@ -66,7 +68,7 @@ def charge_more_events(request: Request, caller: Principal, count: int) -> None:
         return
     source, allowance = source_quota(caller)
     decision = limiter_of(request).hit(EVENTS_POLICY, source, allowance, cost=count)
-    _answer_quota(request, decision, f"source {source}")
+    _answer_quota(request, decision, f"source {source}", source)
 
 
 def source_quota(caller: Principal) -> tuple[str, Quota]:
@@ -85,12 +87,13 @@ async def throttle_reads(
     """Reads have their own limit, per key (or per address without one)."""
     client = caller.key_id if caller else f"ip:{request.client.host if request.client else '-'}"
     decision = limiter.hit(READS_POLICY, client, quota(settings.read_rate, settings.read_burst))
-    _answer_quota(request, decision, "this client's reads")
+    _answer_quota(request, decision, "this client's reads", caller.source_slug if caller else None)
 
 
-def _answer_quota(request: Request, decision: Decision, who: str) -> None:
+def _answer_quota(request: Request, decision: Decision, who: str, source: str | None) -> None:
     request.scope.setdefault("state", {})[RATE_LIMIT_HEADERS_STATE] = decision.headers()
     if not decision.allowed:
+        count_throttled(source or "-", decision.policy)
         raise over_limit(decision, who)
 
 
@@ -141,13 +144,19 @@ class WriteGate:
         self._semaphore: asyncio.Semaphore | None = None
 
     @asynccontextmanager
-    async def admit(self) -> AsyncIterator[None]:
-        """Hold a slot for the block, or raise 503 `overloaded`."""
+    async def admit(self, route: str) -> AsyncIterator[None]:
+        """Hold a slot for the block, or raise 503 `overloaded` (counted for `route`)."""
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.capacity)
         try:
-            await asyncio.wait_for(self._semaphore.acquire(), timeout=self.wait_seconds)
+            if self.wait_seconds > 0:
+                await asyncio.wait_for(self._semaphore.acquire(), timeout=self.wait_seconds)
+            elif self._semaphore.locked():  # no waiting at all: shed at once when full
+                raise TimeoutError
+            else:
+                await self._semaphore.acquire()  # free: returns without suspending
         except TimeoutError:
+            count_shed(route)
             raise ProblemError(
                 503,
                 ErrorCode.OVERLOADED,

@@ -8,6 +8,8 @@ from typing import Any
 
 import pybreaker
 
+from catalog_gateway.observability.metrics import set_breaker_state
+
 
 class Breaker(pybreaker.CircuitBreakerListener):
     """After `fail_max` consecutive failures, calls fail fast for `reset_timeout` seconds; then
@@ -33,6 +35,7 @@ class Breaker(pybreaker.CircuitBreakerListener):
             exclude=list(exclude),
             throw_new_error_on_trip=False,
         )
+        set_breaker_state(name, self.state)
 
     @property
     def state(self) -> str:
@@ -52,6 +55,7 @@ class Breaker(pybreaker.CircuitBreakerListener):
         return max(1, int(remaining + 0.999)) if remaining > 0 else 0
 
     def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
-        """pybreaker listener: remember when the breaker opened."""
+        """pybreaker listener: remember when the breaker opened, and show its state."""
         with self._lock:
             self._opened_at = time.monotonic() if new_state.name == "open" else None
+        set_breaker_state(cb.name, new_state.name)

@@ -24,6 +24,7 @@ from tenacity import (
 )
 
 from catalog_gateway.connectors.breaker import Breaker
+from catalog_gateway.observability.metrics import count_downstream_call
 from catalog_gateway.settings import Settings
 
 DETAIL_LIMIT = 500
@@ -151,14 +152,17 @@ class EcommerceClient:
         try:
             response = self._http.post("/publication/", json=body, timeout=capped)
         except httpx.TimeoutException as error:
+            count_downstream_call("ecommerce", "timeout")
             raise EcommerceTimeoutError(
                 "ecommerce did not answer in time", detail=type(error).__name__
             ) from error
         except httpx.TransportError as error:
+            count_downstream_call("ecommerce", "connection_error")
             raise EcommerceUnavailableError(
                 "ecommerce could not be reached",
                 detail=_truncate(str(error) or type(error).__name__),
             ) from error
+        count_downstream_call("ecommerce", str(response.status_code))
         if response.status_code == 429 or response.status_code >= 500:
             raise EcommerceUnavailableError(
                 f"ecommerce answered HTTP {response.status_code}",

@@ -126,7 +126,9 @@ def _product_plan(
             *(_seats_step(run, index, join("/course_runs", index)) for index, run in runs),
         ],
         external=[
-            _ecommerce_step(run, index) for index, run in runs if _is_paid(run, paid_seat_types)
+            _ecommerce_step(run, index, join("/course_runs", index))
+            for index, run in runs
+            if _is_paid(run, paid_seat_types)
         ],
         publication=[_publish_step(run, index) for index, run in runs],
         lock_names=lambda _s: [
@@ -159,7 +161,7 @@ def _course_run_plan(
             _run_step(run, 0, "/run", root=True, course_reference=payload.course),
             _seats_step(run, 0, "/run"),
         ],
-        external=[_ecommerce_step(run, 0)] if _is_paid(run, paid_seat_types) else [],
+        external=[_ecommerce_step(run, 0, "/run")] if _is_paid(run, paid_seat_types) else [],
         publication=[_publish_step(run, 0)],
         lock_names=locks,
         instructor_ids=_instructor_ids(payload.instructors, [run]),
@@ -351,7 +353,10 @@ def _seats_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
     return PlannedStep(spec, perform, join(path, "seats"), index)
 
 
-def _ecommerce_step(data: CourseRunInput, index: int) -> PlannedStep:
+def _ecommerce_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
+    """Publish the run to ecommerce; a failure names the run (`path`), so it can be traced
+    back to the source's own variant."""
+
     def perform(ctx: StepContext, outcome: Outcome) -> None:
         run = ctx.runs[index]
         outcome.target = f"course_run:{run.key}"
@@ -364,14 +369,14 @@ def _ecommerce_step(data: CourseRunInput, index: int) -> PlannedStep:
         except PublicationError as error:
             outcome.detail = error.detail
             raise ExternalStepError(
-                Finding(error.code, error.message, None, "ecommerce.publish", error.detail),
+                Finding(error.code, error.message, path, "ecommerce.publish", error.detail),
                 retryable=error.retryable,
             ) from error
         outcome.action = (Action.UPDATED if result.skus_written else Action.UNCHANGED).value
         outcome.detail = f"{result.products} products published, {result.skus_written} SKUs stored"
 
     spec = StepSpec("ecommerce.publish", System.ECOMMERCE, _run_label(data))
-    return PlannedStep(spec, perform, None, index)
+    return PlannedStep(spec, perform, path, index)
 
 
 class ExternalStepError(Exception):

@@ -38,6 +38,9 @@ from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.batch import ErrorPolicy, handle_batch
 from catalog_gateway.gateway.schema_errors import field_errors
 from catalog_gateway.gateway.service import EventGateway, Handled, SourceProfile
+from catalog_gateway.observability.logging import log_answer
+from catalog_gateway.observability.metrics import observe_answer
+from catalog_gateway.observability.middleware import route_of
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 read_router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[ThrottledReads])
@@ -72,12 +75,14 @@ async def post_event(
     settings: SettingsDependency,
     dry_run: DryRun = False,
 ) -> JSONResponse:
-    async with _write_gate(request).admit():
+    async with _write_gate(request).admit(route_of(request.scope)):
         document = await read_json(request, settings.max_body_bytes, settings)
         envelope = _envelope(document)
         handled = await run_in_threadpool(_handle, gateway, caller, envelope, dry_run)
     headers = {REPLAYED_HEADER: "true"} if handled.replayed else None
-    return _answer_response(_as_sent(handled), headers)
+    answer = _as_sent(handled)
+    _report(answer)
+    return _answer_response(answer, headers)
 
 
 def _handle(gateway: EventGateway, caller: Principal, envelope: Envelope, dry_run: bool) -> Handled:
@@ -90,6 +95,12 @@ def _as_sent(handled: Handled) -> EventAnswer:
     if handled.replayed:
         return handled.answer.model_copy(update={"replayed": True})
     return handled.answer
+
+
+def _report(answer: EventAnswer) -> None:
+    """Count and log an answer as it is sent."""
+    observe_answer(answer, source=answer.source)
+    log_answer(answer)
 
 
 def _envelope(document: Any) -> Envelope:
@@ -135,7 +146,7 @@ async def post_batch(
     settings: SettingsDependency,
     dry_run: DryRun = False,
 ) -> BatchAnswer:
-    async with _write_gate(request).admit():
+    async with _write_gate(request).admit(route_of(request.scope)):
         document = await read_json(request, settings.max_batch_body_bytes, settings)
         try:
             batch = BatchRequest.model_validate(document)
@@ -155,6 +166,7 @@ async def post_batch(
     )
     for answer in answers:
         summary[answer.status.value] += 1
+        _report(answer)
     return BatchAnswer(results=answers, summary=summary)
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 
-from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog_gateway.caching import ExpiringCache
 from catalog_gateway.catalog.changes import Action, Upserted, assign_changed, settle
 from catalog_gateway.catalog.models import Organization
 from catalog_gateway.errors import ErrorCode, InvalidValueError, UnknownReferenceError
@@ -48,41 +47,25 @@ class OrganizationRef:
     key: str
 
 
-class OrganizationCache:
-    """How each source's organization codes resolved lately, for `ttl_seconds` per process.
-
-    Only successful answers are kept (an unknown code is asked again next time), and an
-    organization's id and key never change, so the only staleness is a code that
-    `sources map-org` moved to another organization: it takes effect within the TTL.
-    """
-
-    def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 10_000) -> None:
-        self._entries: TTLCache[tuple[int, str], OrganizationRef] = TTLCache(
-            maxsize=max_entries, ttl=ttl_seconds
-        )
-        self._lock = threading.Lock()
-
-    def get(self, source_id: int, code: str) -> OrganizationRef | None:
-        """The remembered organization, or None."""
-        with self._lock:
-            return self._entries.get((source_id, code))
-
-    def put(self, source_id: int, code: str, organization: OrganizationRef) -> None:
-        """Remember how `code` resolved for `source_id`."""
-        with self._lock:
-            self._entries[(source_id, code)] = organization
+# How each source's organization codes resolved lately, per process. Only successful answers
+# are kept (an unknown code is asked again next time), and an organization's id and key never
+# change, so the only staleness is a code that `sources map-org` moved to another organization:
+# it takes effect within the cache's time to live.
+OrganizationCache = ExpiringCache[tuple[int, str], OrganizationRef]
 
 
 def resolve_organization(
     session: Session, source_id: int, code: str, cache: OrganizationCache | None = None
 ) -> OrganizationRef:
     """The organization a source means by `code`: its own mapping first, then the key itself."""
-    if cache is not None and (known := cache.get(source_id, code)) is not None:
-        return known
+    if cache is not None:
+        known, remembered = cache.lookup((source_id, code))
+        if known and remembered is not None:
+            return remembered
     organization = _lookup_organization(session, source_id, code)
     found = OrganizationRef(organization.id, organization.key)
     if cache is not None:
-        cache.put(source_id, code, found)
+        cache.store((source_id, code), found)
     return found
 
 

@@ -8,17 +8,16 @@ The answer is the status: there is no queue. Everything an event does is in its 
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog_gateway.caching import ExpiringCache
 from catalog_gateway.catalog.organizations import OrganizationCache
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
 from catalog_gateway.connectors.ecommerce import EcommerceClient, ecommerce_client_from_settings
@@ -106,11 +105,8 @@ class EventGateway:
         self.database = database
         self.transformers = transformers or default_registry()
         # Sources change rarely (`sources update`); each event must not cost a lookup.
-        self._profiles: TTLCache[int, SourceProfile | None] | None = (
-            TTLCache(maxsize=10_000, ttl=profile_ttl) if profile_ttl > 0 else None
-        )
-        self._profiles_lock = threading.Lock()
-        self.organizations = OrganizationCache(profile_ttl) if profile_ttl > 0 else None
+        self._profiles: ExpiringCache[int, SourceProfile | None] = ExpiringCache(profile_ttl)
+        self.organizations: OrganizationCache = ExpiringCache(profile_ttl)
         self.lease = lease
         self.ecommerce = ecommerce
         self.ecommerce_budget = ecommerce_budget
@@ -145,14 +141,10 @@ class EventGateway:
 
     def profile(self, source_id: int) -> SourceProfile | None:
         """The sender's profile, or None if the source no longer exists."""
-        if self._profiles is None:
-            return self._load_profile(source_id)
-        with self._profiles_lock:
-            if source_id in self._profiles:
-                return self._profiles[source_id]
-        profile = self._load_profile(source_id)
-        with self._profiles_lock:
-            self._profiles[source_id] = profile
+        known, profile = self._profiles.lookup(source_id)
+        if not known:
+            profile = self._load_profile(source_id)
+            self._profiles.store(source_id, profile)
         return profile
 
     def _load_profile(self, source_id: int) -> SourceProfile | None:

@@ -132,11 +132,11 @@ def catalog(database: Database) -> Catalog:
         ds101 = upsert_course(session, exec_ed, course_input(), vocabulary).entity
         february = run_input(staff=["in-1"])
         run = upsert_course_run(session, ds101, february, vocabulary).entity
-        sync_seats(session, run, february.seats, vocabulary)
+        sync_seats(run, february.seats, vocabulary)
         run.seats[0].sku = SEAT_SKU  # as ecommerce would have assigned it on publication
         autumn = _autumn_run()
         run = upsert_course_run(session, ds101, autumn, vocabulary).entity
-        sync_seats(session, run, autumn.seats, vocabulary)
+        sync_seats(run, autumn.seats, vocabulary)
 
         ml201 = upsert_course(
             session,
@@ -161,7 +161,7 @@ def catalog(database: Database) -> Catalog:
             seats=[seat_input("12000.00", type="paid-bootcamp")],
         )
         run = upsert_course_run(session, code100, cohort, vocabulary).entity
-        sync_seats(session, run, cohort.seats, vocabulary)
+        sync_seats(run, cohort.seats, vocabulary)
 
         upsert_degree(session, exec_ed, degree_input(courses=["xe-7001", "xe-7002"]), vocabulary)
         upsert_degree(
@@ -194,7 +194,7 @@ def catalog(database: Database) -> Catalog:
         ds101 = find_course(session, exec_ed, external_id="xe-7001")
         autumn = _autumn_run(seats=[seat_input("2100.00")])
         run = upsert_course_run(session, ds101, autumn, vocabulary).entity
-        sync_seats(session, run, autumn.seats, vocabulary)
+        sync_seats(run, autumn.seats, vocabulary)
         retire_degree(session, find_degree(session, bootcamps, "cert-1"))
         ensure_organization(session, "Wharton", "The Wharton School")
 

@@ -115,7 +115,7 @@ def put_run(
 
 def put_seats(database: Database, seats: Sequence[SeatInput], *, run: str = RUN_KEY) -> SeatChanges:
     with database.unit_of_work() as session:
-        return sync_seats(session, run_by_key(session, run), seats, vocabulary(session))
+        return sync_seats(run_by_key(session, run), seats, vocabulary(session))
 
 
 def put_degree(

@@ -140,9 +140,7 @@ def upsert_course_run(
     return Upserted(run, settle(run, created=created, changed=changed))
 
 
-def sync_seats(
-    session: Session, run: CourseRun, seats: Sequence[SeatInput], vocabulary: Vocabulary
-) -> SeatChanges:
+def sync_seats(run: CourseRun, seats: Sequence[SeatInput], vocabulary: Vocabulary) -> SeatChanges:
     """Make the run's seats exactly `seats`: create, update, and remove those not sent.
 
     A seat keeps its SKU across price changes; ecommerce re-publishes it under the same SKU.

@@ -334,7 +334,7 @@ def _seats_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
             outcome.action = Action.UNCHANGED.value
             outcome.detail = "seats kept with their run's newer data"
             return
-        changes = sync_seats(ctx.db, run, data.seats, ctx.vocabulary)
+        changes = sync_seats(run, data.seats, ctx.vocabulary)
         counts = dict.fromkeys(Action, 0)
         for seat in changes.seats:
             counts[seat.action] += 1

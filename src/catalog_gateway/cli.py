@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,9 +16,11 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from catalog_gateway.auth.keys import issue_key, revoke_key
+from catalog_gateway.catalog.clock import reset_clock
 from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.cli_ingest import ingest_command
 from catalog_gateway.cli_transformers import transformers_app
+from catalog_gateway.db.base import utcnow
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import is_up_to_date, upgrade
 from catalog_gateway.errors import CatalogGatewayError
@@ -37,12 +39,14 @@ sources_app = typer.Typer(
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 organizations_app = typer.Typer(help="Organizations.", no_args_is_help=True)
 events_app = typer.Typer(help="The event log.", no_args_is_help=True)
+products_app = typer.Typer(help="Repairs of catalog products.", no_args_is_help=True)
 devserver_app = typer.Typer(help="Reference peers for development and tests.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
 app.add_typer(organizations_app, name="organizations")
 app.add_typer(events_app, name="events")
+app.add_typer(products_app, name="products")
 app.command("ingest")(ingest_command)
 app.add_typer(transformers_app, name="transformers")
 app.add_typer(devserver_app, name="devserver")
@@ -290,6 +294,45 @@ def events_purge(
     finally:
         database.dispose()
     typer.echo(f"{deleted} event records older than {older_than or f'{age.days}d'} deleted")
+
+
+@products_app.command("reset-clock")
+def products_reset_clock(
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="A course key (its runs and their instructors too), a run key, a degree's "
+            "marketing slug or an instructor's uuid."
+        ),
+    ],
+    to: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"],
+            help="The time to bring the clock back to (RFC 3339; default: now).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Bring a product's stale-protection clock back from the future, so its events apply
+    again (needed when an event dated in the future was applied)."""
+    moment = (to if to.tzinfo else to.replace(tzinfo=UTC)) if to else utcnow()
+    resets = _run(lambda session: reset_clock(session, key, moment))
+    if as_json:
+        _echo_json(
+            {
+                "key": key,
+                "to": moment.isoformat(),
+                "reset": [
+                    {"entity": r.entity, "was": r.was.isoformat(), "now": r.now.isoformat()}
+                    for r in resets
+                ],
+            }
+        )
+        return
+    for reset in resets:
+        typer.echo(f"{reset.entity}: {reset.was.isoformat()} -> {reset.now.isoformat()}")
+    typer.echo(f"{len(resets)} clocks reset" if resets else f"nothing of {key} is ahead of then")
 
 
 @events_app.command("replay")

@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     INPUT_TOO_COMPLEX = "input_too_complex"
     # Events: the envelope and its handling.
     MALFORMED_JSON = "malformed_json"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     INVALID_ENVELOPE = "invalid_envelope"
     EVENT_TYPE_NOT_ALLOWED = "event_type_not_allowed"
     EVENT_ID_REUSED = "event_id_reused"
@@ -53,6 +54,7 @@ class ErrorCode(StrEnum):
     INVALID_PRICE = "invalid_price"
     INVALID_EFFORT = "invalid_effort"
     INVALID_VALUE = "invalid_value"
+    INVALID_CHARACTER = "invalid_character"
     # Catalog references.
     UNKNOWN_ORGANIZATION = "unknown_organization"
     UNKNOWN_COURSE = "unknown_course"

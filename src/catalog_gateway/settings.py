@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         default=16_777_216, ge=1024, description="Largest body of `POST /api/v1/events/batch`."
     )
     max_json_depth: int = Field(default=32, ge=4, description="Deepest JSON nesting accepted.")
+    max_clock_skew_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How far an event's `occurred_at` may be ahead of the server's clock; "
+        "later is refused (400 at /occurred_at), so one wrong clock cannot make a product's "
+        "every later event stale.",
+    )
     max_string_length: int = Field(
         default=200_000, ge=1024, description="Longest JSON string accepted (characters)."
     )

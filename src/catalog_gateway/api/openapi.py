@@ -9,14 +9,20 @@ from pydantic import BaseModel
 
 def request_body(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` documenting `model` as the JSON request body, its `$defs` inlined."""
-    schema = model.model_json_schema()
-    definitions = schema.pop("$defs", {})
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": _inline(schema, definitions)}},
+            "content": {"application/json": {"schema": inlined_schema(model)}},
         }
     }
+
+
+def inlined_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON Schema with its `$defs` inlined (to embed it in another schema)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+    inlined: dict[str, Any] = _inline(schema, definitions)
+    return inlined
 
 
 def _inline(node: Any, definitions: dict[str, Any]) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -37,6 +38,15 @@ class Problem(BaseModel):
     errors: list[ProblemField] | None = Field(
         default=None, description="For a malformed body: each problem, with its JSON Pointer."
     )
+    line: int | None = Field(
+        default=None, description="For a body that is not JSON: the line of the problem (1-based)."
+    )
+    column: int | None = Field(
+        default=None, description="For a body that is not JSON: its column (1-based, characters)."
+    )
+    offset: int | None = Field(
+        default=None, description="For a body that is not JSON: its byte offset (0-based)."
+    )
 
 
 class ProblemField(BaseModel):
@@ -44,6 +54,15 @@ class ProblemField(BaseModel):
 
     path: str = Field(description="JSON Pointer into the request body.", examples=["/event_id"])
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextLocation:
+    """Where in a body's text a problem is."""
+
+    line: int
+    column: int
+    offset: int
 
 
 class ProblemError(Exception):
@@ -56,6 +75,7 @@ class ProblemError(Exception):
         detail: str,
         headers: dict[str, str] | None = None,
         errors: list[ProblemField] | None = None,
+        location: TextLocation | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -63,6 +83,7 @@ class ProblemError(Exception):
         self.detail = detail
         self.headers = headers
         self.errors = errors
+        self.location = location
 
 
 def problem_response(
@@ -71,10 +92,18 @@ def problem_response(
     detail: str,
     headers: dict[str, str] | None = None,
     errors: list[ProblemField] | None = None,
+    location: TextLocation | None = None,
 ) -> JSONResponse:
     """A `application/problem+json` answer."""
     body = Problem(
-        title=HTTPStatus(status).phrase, status=status, detail=detail, code=code, errors=errors
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        errors=errors,
+        line=location.line if location else None,
+        column=location.column if location else None,
+        offset=location.offset if location else None,
     )
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True),
@@ -117,7 +146,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(_request: Request, error: ProblemError) -> JSONResponse:
-        return problem_response(error.status, error.code, error.detail, error.headers, error.errors)
+        return problem_response(
+            error.status, error.code, error.detail, error.headers, error.errors, error.location
+        )
 
     @app.exception_handler(DownstreamUnavailableError)
     async def _downstream(_request: Request, error: DownstreamUnavailableError) -> JSONResponse:

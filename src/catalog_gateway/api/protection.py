@@ -1,16 +1,15 @@
-"""The HTTP side of protection: rate limits, load shedding and input limits.
+"""The HTTP side of protection: rate limits and load shedding (input limits: `json_body`).
 
-Everything here runs before a request's body is read, so a throttled, shed or oversized
-request costs almost nothing and writes nothing.
+Everything here runs before a request's body is read, so a throttled or shed request costs
+almost nothing and writes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -167,61 +166,6 @@ class WriteGate:
             yield
         finally:
             self._semaphore.release()
-
-
-async def read_json(request: Request, limit: int, settings: Settings) -> Any:
-    """The body as JSON: 413 past `limit` bytes (before reading it all), 400 if malformed or
-    nested deeper / with longer strings than the settings allow."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    try:
-        document = json.loads(b"".join(chunks))
-    except RecursionError:
-        raise _too_complex(f"JSON nested deeper than {settings.max_json_depth} levels") from None
-    except ValueError:
-        raise ProblemError(
-            400, ErrorCode.MALFORMED_JSON, "the request body is not valid JSON"
-        ) from None
-    problem = _complexity(document, settings.max_json_depth, settings.max_string_length)
-    if problem:
-        raise _too_complex(problem)
-    return document
-
-
-def _complexity(document: Any, max_depth: int, max_string: int) -> str | None:
-    """Why the document is too complex, or None. Iterative: no recursion on hostile input."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            if len(value) > max_string:
-                return f"a JSON string is longer than {max_string} characters"
-        elif isinstance(value, dict | list):
-            if depth > max_depth:
-                return f"JSON nested deeper than {max_depth} levels"
-            items = value.values() if isinstance(value, dict) else value
-            stack.extend((item, depth + 1) for item in items)
-            if isinstance(value, dict):
-                stack.extend((key, depth + 1) for key in value)
-    return None
-
-
-def _too_large(limit: int) -> ProblemError:
-    return ProblemError(
-        413, ErrorCode.BODY_TOO_LARGE, f"the request body is larger than {limit} bytes"
-    )
-
-
-def _too_complex(reason: str) -> ProblemError:
-    return ProblemError(400, ErrorCode.INPUT_TOO_COMPLEX, f"the request body is refused: {reason}")
 
 
 EventsCaller = Annotated[Principal, Depends(throttle_events)]

@@ -6,6 +6,7 @@ error reaches the integrator with the same code everywhere.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -13,12 +14,13 @@ from urllib.parse import urlsplit
 
 import langcodes
 import pycountry
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
 from catalog_gateway.errors import ErrorCode
 
 _CENT = Decimal("0.01")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[Tt ])")
 _MAX_PRICE = Decimal("99999999.99")
 
 
@@ -27,6 +29,17 @@ def _assume_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def _date_time_text(value: object) -> object:
+    """A date-time is a string (or a datetime built in process), never a number: strict JSON
+    types, so an epoch number or a boolean is a mistake to report, not a time to guess."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise PydanticCustomError(
+        ErrorCode.INVALID_DATE.value,
+        "must be an RFC 3339 date-time string such as 2027-02-01T00:00:00Z",
+    )
 
 
 def _http_url(value: str) -> str:
@@ -84,6 +97,7 @@ def _not_blank(value: str) -> str:
 
 UtcDateTime = Annotated[
     datetime,
+    BeforeValidator(_date_time_text),
     AfterValidator(_assume_utc),
     Field(
         description="RFC 3339 date-time; without a zone it is UTC.",
@@ -121,3 +135,5 @@ ExternalId = Annotated[
     Field(min_length=1, max_length=255, description="The source's own identifier."),
     AfterValidator(_not_blank),
 ]
+WholeNumber = Annotated[int, Strict()]
+"""A JSON integer: `true`, `4.0` and `"4"` are refused (strict JSON types)."""

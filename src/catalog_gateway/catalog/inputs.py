@@ -1,9 +1,9 @@
 """The canonical shapes of catalog data: what upserts take and what the `canonical` transformer
 accepts as is (DESIGN §4 "canonical payloads").
 
-The models check everything that one field can tell (types, lengths, formats, URLs, language
-tags, currencies, prices); `gateway.validation` adds what needs several fields or the catalog
-(dates in order, references); the catalog service checks references again on its own.
+The models check everything that one field can tell (strict JSON types, lengths, formats,
+URLs, language tags, currencies, prices); `gateway.validation` adds what needs several fields
+or the catalog (dates in order, references); the catalog service checks references again.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from catalog_gateway.catalog.fields import (
     Price,
     RequiredText,
     UtcDateTime,
+    WholeNumber,
 )
 from catalog_gateway.catalog.models import Pacing, Restriction
 
@@ -128,9 +129,13 @@ class CourseRunInput(_Input):
     go_live_date: UtcDateTime | None = Field(
         default=None, description="Before this date a published run is only `reviewed`."
     )
-    min_effort: int | None = Field(default=None, ge=0, le=168, description="Hours per week.")
-    max_effort: int | None = Field(default=None, ge=0, le=168, description="Hours per week.")
-    weeks_to_complete: int | None = Field(default=None, ge=0, le=520)
+    min_effort: WholeNumber | None = Field(
+        default=None, ge=0, le=168, description="Hours per week."
+    )
+    max_effort: WholeNumber | None = Field(
+        default=None, ge=0, le=168, description="Hours per week."
+    )
+    weeks_to_complete: WholeNumber | None = Field(default=None, ge=0, le=520)
     content_language: LanguageTag | None = None
     transcript_languages: list[LanguageTag] = Field(default_factory=list)
     staff: list[str] = Field(

@@ -39,12 +39,23 @@ class ClaimKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PriorState:
+    """A resumed record as it was before the claim, to restore if the run writes nothing."""
+
+    status: str
+    retryable: bool
+    attempts: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """The outcome of a claim: the record to run under, or the stored answer."""
 
     kind: ClaimKind
     record_id: int | None = None
     stored: EventAnswer | None = None
+    prior: PriorState | None = None
 
 
 def payload_hash(event_type: str, payload: dict[str, Any]) -> str:
@@ -56,7 +67,7 @@ def payload_hash(event_type: str, payload: dict[str, Any]) -> str:
         ensure_ascii=False,
         default=str,
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def claim(database: Database, source_id: int, envelope: Envelope, lease: timedelta) -> Claim:
@@ -93,10 +104,11 @@ def _claim_existing(record: EventRecord, digest: str, lease: timedelta) -> Claim
     status = EventStatus(record.status)
     abandoned = status is EventStatus.IN_PROGRESS and record.updated_at < utcnow() - lease
     if (status is EventStatus.FAILED and record.retryable) or abandoned:
+        prior = PriorState(record.status, record.retryable, record.attempts, record.updated_at)
         record.status = EventStatus.IN_PROGRESS.value
         record.attempts += 1
         record.updated_at = utcnow()
-        return Claim(ClaimKind.RESUME, record.id)
+        return Claim(ClaimKind.RESUME, record.id, prior=prior)
     if status is EventStatus.IN_PROGRESS:
         return Claim(ClaimKind.IN_PROGRESS, record.id)
     return Claim(ClaimKind.REPLAY, record.id, _stored(record))
@@ -137,6 +149,7 @@ def record_answer(
             retryable=answer.retryable,
             steps=[step.model_dump(mode="json") for step in answer.steps],
             errors=[error.model_dump(mode="json") for error in answer.errors],
+            errors_truncated=answer.errors_truncated,
             warnings=[warning.model_dump(mode="json") for warning in answer.warnings],
             products=answer.products.model_dump(mode="json"),
             duration_ms=answer.duration_ms,
@@ -146,16 +159,21 @@ def record_answer(
     )
 
 
-def release(database: Database, record_id: int) -> None:
-    """Forget a claim that produced no answer worth keeping (an unexpected crash)."""
+def release(database: Database, claim: Claim) -> None:
+    """Undo a claim whose run wrote nothing (refused before it started, or crashed): a new
+    record is forgotten, a resumed one is put back as it was (its attempts included)."""
+    assert claim.record_id is not None
     with database.unit_of_work() as session:
-        record = session.get(EventRecord, record_id)
-        if record is not None and record.status == EventStatus.IN_PROGRESS.value:
-            if record.attempts > 1:
-                record.status = EventStatus.FAILED.value
-                record.retryable = True
-            else:
-                session.delete(record)
+        record = session.get(EventRecord, claim.record_id)
+        if record is None or record.status != EventStatus.IN_PROGRESS.value:
+            return
+        if claim.prior is None:
+            session.delete(record)
+            return
+        record.status = claim.prior.status
+        record.retryable = claim.prior.retryable
+        record.attempts = claim.prior.attempts
+        record.updated_at = claim.prior.updated_at
 
 
 def answer_of(record: EventRecord) -> EventAnswer:
@@ -175,6 +193,7 @@ def _stored(record: EventRecord) -> EventAnswer:
             "steps": record.steps,
             "products": record.products,
             "errors": record.errors,
+            "errors_truncated": record.errors_truncated,
             "warnings": record.warnings,
         }
     )

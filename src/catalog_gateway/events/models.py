@@ -30,6 +30,7 @@ class EventRecord(Base):
     retryable: Mapped[bool] = mapped_column(default=False)
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    errors_truncated: Mapped[int] = mapped_column(default=0, server_default="0")
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     products: Mapped[dict[str, list[str]]] = mapped_column(JSONType, default=dict)
     duration_ms: Mapped[float | None]

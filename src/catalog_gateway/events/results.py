@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from catalog_gateway.errors import ErrorCode
+
+MAX_ERRORS = 100
+"""Errors listed in one answer; the rest are counted in `errors_truncated`."""
 
 
 class EventStatus(StrEnum):
@@ -104,11 +107,23 @@ class EventAnswer(BaseModel):
     products: Products = Field(default_factory=Products)
     errors: list[EventIssue] = Field(default_factory=list)
     warnings: list[EventIssue] = Field(default_factory=list)
+    errors_truncated: int = Field(
+        default=0,
+        description=f"How many more errors there were beyond the first {MAX_ERRORS} listed.",
+    )
     replayed: bool = Field(
         default=False,
         description="True when this is the stored answer of an event handled before (same "
         "`event_id` and payload), sent again; also the `Idempotent-Replayed` header.",
     )
+
+    @model_validator(mode="after")
+    def _cap_errors(self) -> EventAnswer:
+        # One broken field repeated in 300 runs must not make a 300 KB answer.
+        if len(self.errors) > MAX_ERRORS:
+            self.errors_truncated += len(self.errors) - MAX_ERRORS
+            self.errors = self.errors[:MAX_ERRORS]
+        return self
 
     @property
     def http_status(self) -> int:

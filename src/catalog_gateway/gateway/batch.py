@@ -102,7 +102,7 @@ class _AllOrNothing:
         self.envelopes = envelopes
         self.order = application_order(envelopes)
         self.handled: dict[int, Handled] = {}
-        self.claims: dict[int, int] = {}
+        self.claims: dict[int, log.Claim] = {}
         self.applied: dict[int, _Applied] = {}
         self.culprit: int | None = None
 
@@ -119,8 +119,9 @@ class _AllOrNothing:
     def _claim_all(self) -> bool:
         for i in self.order:
             envelope, started = self.envelopes[i], time.perf_counter()
-            if envelope.event_type.value not in self.source.allowed_event_types:
-                return self._refuse(i, self.gateway.refused(self.source, envelope, started))
+            refused = self.gateway.screen(self.source, envelope, started)
+            if refused is not None:
+                return self._refuse(i, refused)
             claim = log.claim(self.gateway.database, self.source.id, envelope, self.gateway.lease)
             if claim.kind is log.ClaimKind.REPLAY:
                 assert claim.stored is not None
@@ -131,16 +132,14 @@ class _AllOrNothing:
                 return self._refuse(i, answer)
             else:
                 assert claim.record_id is not None
-                self.claims[i] = claim.record_id
+                self.claims[i] = claim
         return True
 
     def _apply_all(self) -> None:
         current: int | None = None
         try:
             with self.gateway.database.unit_of_work() as session:
-                for i, record_id in sorted(
-                    self.claims.items(), key=lambda c: self.order.index(c[0])
-                ):
+                for i, claim in sorted(self.claims.items(), key=lambda c: self.order.index(c[0])):
                     current = i
                     envelope, started = self.envelopes[i], time.perf_counter()
                     prepared = self.gateway.prepare(self.source, envelope, session)
@@ -159,7 +158,8 @@ class _AllOrNothing:
                         )
                         self._refuse(i, answer)
                         raise _AbortError
-                    self.applied[i] = _Applied(record_id, started, prepared, context)
+                    assert claim.record_id is not None
+                    self.applied[i] = _Applied(claim.record_id, started, prepared, context)
         except _AbortError:
             pass
         except SQLAlchemyError:
@@ -188,8 +188,8 @@ class _AllOrNothing:
     def _abort(self) -> None:
         assert self.culprit is not None
         culprit = self.envelopes[self.culprit].event_id
-        for record_id in self.claims.values():
-            log.release(self.gateway.database, record_id)
+        for claim in self.claims.values():
+            log.release(self.gateway.database, claim)
         reason = f"rolled back: event {culprit} of this all_or_nothing batch was refused"
         for i, envelope in enumerate(self.envelopes):
             if i in self.handled:  # the culprit, or a replay of an earlier (still true) answer

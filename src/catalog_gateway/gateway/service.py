@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,12 +46,14 @@ from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.executor import Execution, execute
 from catalog_gateway.gateway.plans import EventPlan, build_plan
+from catalog_gateway.gateway.pointers import pointer
 from catalog_gateway.gateway.publication import EcommercePublisher
 from catalog_gateway.gateway.sanitize import sanitize
 from catalog_gateway.gateway.trace import StepSpec, Trace
 from catalog_gateway.gateway.validation import Finding, validate
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.models import Source
+from catalog_gateway.text import nul_places
 from catalog_gateway.transformers.base import Provenance, Transformer, TransformResult
 from catalog_gateway.transformers.registry import TransformerRegistry, default_registry
 
@@ -200,8 +203,9 @@ class EventGateway:
     ) -> Handled:
         """Apply (or, with `dry_run`, only plan) one event, and answer it."""
         started = time.perf_counter()
-        if envelope.event_type.value not in source.allowed_event_types:
-            return Handled(self.refused(source, envelope, started))
+        refused = self.screen(source, envelope, started)
+        if refused is not None:
+            return Handled(refused)
         if dry_run:
             return Handled(self._dry_run(source, envelope, started))
         claim = log.claim(self.database, source.id, envelope, self.lease)
@@ -216,7 +220,7 @@ class EventGateway:
         try:
             answer, canonical, stored = self._apply(source, envelope, started, claim.record_id)
         except BaseException:
-            log.release(self.database, claim.record_id)
+            log.release(self.database, claim)
             raise
         if not stored:
             log.finish(self.database, claim.record_id, answer, canonical)
@@ -299,6 +303,66 @@ class EventGateway:
         for step in prepared.plan.steps:
             prepared.trace.add(step.spec, StepStatus.PLANNED)
         return self.answer(source, envelope, started, prepared, EventStatus.PLANNED)
+
+    def screen(
+        self, source: SourceProfile, envelope: Envelope, started: float
+    ) -> EventAnswer | None:
+        """The answer to an event refused before it runs (nothing stored), or None."""
+        if envelope.event_type.value not in source.allowed_event_types:
+            return self.refused(source, envelope, started)
+        places = nul_places(envelope.payload)
+        if places:
+            return self._unstorable(source, envelope, started, places)
+        return None
+
+    def _unstorable(
+        self,
+        source: SourceProfile,
+        envelope: Envelope,
+        started: float,
+        places: list[tuple[str | int, ...]],
+    ) -> EventAnswer:
+        """422 for NUL characters, each named in the source's payload and, where the
+        transformer maps it, in the canonical one."""
+        canonical_of = self._canonical_paths(source, envelope)
+        answer = EventAnswer(
+            event_id=envelope.event_id,
+            event_type=envelope.event_type.value,
+            source=source.slug,
+            status=EventStatus.REJECTED,
+            errors=[
+                EventIssue(
+                    code=ErrorCode.INVALID_CHARACTER,
+                    message=f"{_field_name(parts)}: must not contain NUL characters (\\u0000)",
+                    step=VALIDATE.name,
+                    path=canonical_of(pointer(parts)),
+                    source_path=pointer(parts),
+                )
+                for parts in places
+            ],
+        )
+        answer.duration_ms = _elapsed(started)
+        return answer
+
+    def _canonical_paths(
+        self, source: SourceProfile, envelope: Envelope
+    ) -> Callable[[str], str | None]:
+        """Source pointer → the canonical pointer the transformer built from it (or from its
+        nearest mapped ancestor), by the transformer's provenance."""
+        provenance = self._transform(source, envelope, Trace()).provenance
+        if provenance.identity:
+            return lambda source_path: source_path
+        canonical_by_source = {origin: path for path, origin in provenance.sources.items()}
+
+        def canonical_of(source_path: str) -> str | None:
+            probe = source_path
+            while probe:
+                if probe in canonical_by_source:
+                    return canonical_by_source[probe]
+                probe = probe.rsplit("/", 1)[0]
+            return None
+
+        return canonical_of
 
     def refused(self, source: SourceProfile, envelope: Envelope, started: float) -> EventAnswer:
         """The answer to an event type the source may not send."""
@@ -444,6 +508,10 @@ class EventGateway:
             errors=[*prepared.errors, *(errors or [])],
             warnings=[*prepared.warnings, *(warnings or [])],
         )
+
+
+def _field_name(parts: tuple[str | int, ...]) -> str:
+    return str(parts[-1]) if parts else "payload"
 
 
 def _broken_transform(message: str) -> TransformResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,20 +17,21 @@ from catalog_gateway.api.dependencies import (
     ReadSession,
     SettingsDependency,
 )
-from catalog_gateway.api.openapi import request_body
+from catalog_gateway.api.json_body import TextProblem, not_unicode, read_json
+from catalog_gateway.api.openapi import inlined_schema, request_body
 from catalog_gateway.api.problems import ProblemError, invalid_body, problem_responses
 from catalog_gateway.api.protection import (
     EventsCaller,
     ThrottledReads,
     WriteGate,
     charge_more_events,
-    read_json,
 )
 from catalog_gateway.api.representations import PageOut
 from catalog_gateway.auth.principal import Principal
+from catalog_gateway.db.base import utcnow
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events import log
-from catalog_gateway.events.envelope import Envelope
+from catalog_gateway.events.envelope import Clock, Envelope
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.payloads import payload_schema
 from catalog_gateway.events.results import EventAnswer, EventIssue, EventStatus, refusal
@@ -41,6 +42,8 @@ from catalog_gateway.gateway.service import EventGateway, Handled, SourceProfile
 from catalog_gateway.observability.logging import log_answer
 from catalog_gateway.observability.metrics import observe_answer
 from catalog_gateway.observability.middleware import route_of
+from catalog_gateway.settings import Settings
+from catalog_gateway.text import printable
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 read_router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[ThrottledReads])
@@ -76,8 +79,9 @@ async def post_event(
     dry_run: DryRun = False,
 ) -> JSONResponse:
     async with _write_gate(request).admit(route_of(request.scope)):
-        document = await read_json(request, settings.max_body_bytes, settings)
-        envelope = _envelope(document)
+        body = await read_json(request, settings.max_body_bytes, settings)
+        body.refuse_bad_text()
+        envelope = _envelope(body.document, _clock(settings))
         handled = await run_in_threadpool(_handle, gateway, caller, envelope, dry_run)
     headers = {REPLAYED_HEADER: "true"} if handled.replayed else None
     answer = _as_sent(handled)
@@ -103,11 +107,15 @@ def _report(answer: EventAnswer) -> None:
     log_answer(answer)
 
 
-def _envelope(document: Any) -> Envelope:
+def _envelope(document: Any, clock: Clock) -> Envelope:
     try:
-        return Envelope.model_validate(document)
+        return Envelope.parse(document, clock)
     except ValidationError as error:
         raise invalid_body(error.errors(include_url=False)) from None
+
+
+def _clock(settings: Settings) -> Clock:
+    return Clock(now=utcnow(), max_skew=timedelta(seconds=settings.max_clock_skew_seconds))
 
 
 def _write_gate(request: Request) -> WriteGate:
@@ -118,7 +126,12 @@ def _write_gate(request: Request) -> WriteGate:
 class BatchRequest(BaseModel):
     """Up to `batch_max_events` events, answered one by one."""
 
-    events: list[dict[str, Any]] = Field(description="Envelopes, as for POST /api/v1/events.")
+    events: list[Any] = Field(
+        description="Envelopes, as for POST /api/v1/events. An item that is not a valid "
+        "envelope is answered `rejected` (`invalid_envelope`) in its place; the others are "
+        "answered as usual.",
+        json_schema_extra={"items": inlined_schema(Envelope)},
+    )
     error_policy: ErrorPolicy = Field(
         default=ErrorPolicy.INDEPENDENT,
         description="`independent`: each event stands alone. `all_or_nothing`: if any event is "
@@ -147,9 +160,10 @@ async def post_batch(
     dry_run: DryRun = False,
 ) -> BatchAnswer:
     async with _write_gate(request).admit(route_of(request.scope)):
-        document = await read_json(request, settings.max_batch_body_bytes, settings)
+        body = await read_json(request, settings.max_batch_body_bytes, settings)
+        bad_events = _bad_text_by_event(body.bad_text)
         try:
-            batch = BatchRequest.model_validate(document)
+            batch = BatchRequest.model_validate(body.document)
         except ValidationError as error:
             raise invalid_body(error.errors(include_url=False)) from None
         if len(batch.events) > settings.batch_max_events:
@@ -160,7 +174,9 @@ async def post_batch(
                 f"this one has {len(batch.events)}",
             )
         charge_more_events(request, caller, len(batch.events) - 1)
-        answers = await run_in_threadpool(_answer_batch, gateway, caller, batch, dry_run)
+        answers = await run_in_threadpool(
+            _answer_batch, gateway, caller, batch, bad_events, _clock(settings), dry_run
+        )
     summary = dict.fromkeys(
         (status.value for status in EventStatus if status is not EventStatus.IN_PROGRESS), 0
     )
@@ -170,11 +186,31 @@ async def post_batch(
     return BatchAnswer(results=answers, summary=summary)
 
 
+def _bad_text_by_event(problems: list[TextProblem]) -> dict[int, list[TextProblem]]:
+    """Lone surrogates inside `events[N]` refuse that event; anywhere else, the request."""
+    by_event: dict[int, list[TextProblem]] = {}
+    for problem in problems:
+        match problem.parts:
+            case ("events", int(index), *_):
+                by_event.setdefault(index, []).append(problem)
+            case _:
+                raise not_unicode(problems)
+    return by_event
+
+
 def _answer_batch(
-    gateway: EventGateway, caller: Principal, batch: BatchRequest, dry_run: bool
+    gateway: EventGateway,
+    caller: Principal,
+    batch: BatchRequest,
+    bad_text: dict[int, list[TextProblem]],
+    clock: Clock,
+    dry_run: bool,
 ) -> list[EventAnswer]:
     source = _profile(gateway, caller)
-    parsed = [_parse_envelope(source.slug, raw) for raw in batch.events]
+    parsed = [
+        _parse_batch_item(source.slug, index, raw, bad_text.get(index), clock)
+        for index, raw in enumerate(batch.events)
+    ]
     envelopes = [item for item in parsed if isinstance(item, Envelope)]
     if batch.error_policy is ErrorPolicy.ALL_OR_NOTHING and len(envelopes) < len(parsed):
         return [
@@ -188,28 +224,41 @@ def _answer_batch(
     return [next(handled) if isinstance(item, Envelope) else item for item in parsed]
 
 
-def _parse_envelope(source: str, raw: dict[str, Any]) -> Envelope | EventAnswer:
-    """An envelope, or the rejection that answers a malformed one in its place."""
-    try:
-        return Envelope.model_validate(raw)
-    except ValidationError as error:
-        event_id = raw.get("event_id")
-        event_type = raw.get("event_type")
-        return EventAnswer(
-            event_id=event_id if isinstance(event_id, str) else "",
-            event_type=event_type if isinstance(event_type, str) else "",
-            source=source,
-            status=EventStatus.REJECTED,
-            errors=[
-                EventIssue(
-                    code=ErrorCode.INVALID_ENVELOPE,
-                    message=message,
-                    step="envelope",
-                    path=path,
-                )
-                for _code, message, path in field_errors(error)
-            ],
+def _parse_batch_item(
+    source: str, index: int, raw: Any, bad_text: list[TextProblem] | None, clock: Clock
+) -> Envelope | EventAnswer:
+    """An envelope, or the rejection that answers a malformed one in its place (its errors'
+    paths point into the batch body: `/events/<index>/…`)."""
+    if bad_text:
+        return _malformed_item(
+            source, raw, [(problem.message, problem.path) for problem in bad_text]
         )
+    try:
+        return Envelope.parse(raw, clock)
+    except ValidationError as error:
+        base = f"/events/{index}"
+        return _malformed_item(
+            source, raw, [(message, base + path) for _code, message, path in field_errors(error)]
+        )
+
+
+def _malformed_item(source: str, raw: Any, problems: list[tuple[str, str]]) -> EventAnswer:
+    fields = raw if isinstance(raw, dict) else {}
+    return EventAnswer(
+        event_id=_echo(fields.get("event_id"), 128),
+        event_type=_echo(fields.get("event_type"), 64),
+        source=source,
+        status=EventStatus.REJECTED,
+        errors=[
+            EventIssue(code=ErrorCode.INVALID_ENVELOPE, message=message, step="envelope", path=path)
+            for message, path in problems
+        ],
+    )
+
+
+def _echo(value: Any, limit: int) -> str:
+    """A client's identifier sent back in an answer: printable, bounded, or empty."""
+    return printable(value[:limit]) if isinstance(value, str) else ""
 
 
 def _aborted(source: str, envelope: Envelope) -> EventAnswer:

@@ -6,7 +6,15 @@ holds a product and a degree (so list reads answer real representations). Each a
 
 - not be a server error (5xx);
 - have a documented status code and content type;
-- match the documented schema of that status.
+- match the documented schema of that status;
+- on the two write endpoints (issue 11), name the place of what it refuses: a 4xx problem has
+  `errors` with JSON Pointers or the `offset` of a body that cannot be parsed (401, 403, 413,
+  415 and 429 excepted), a 4xx event answer's errors each have a `path` or `source_path` or an
+  event-level code, and a batch's 200 answer has one result per event sent.
+
+The batch endpoint is also fuzzed on its own, and its generated events must be varied: objects,
+strings, numbers, null and arrays must each reach it and be answered in their place. That needs
+the documented request body to accept any JSON value as an item (`events: list[Any]`).
 
 The schema is read from an app at import time (pytest parametrizes over its operations then);
 the requests go to an app built per module on its own database under `tmp_path`. Both are
@@ -19,6 +27,7 @@ write operations.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +36,8 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -41,16 +51,57 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source, map_organization_code
+from tests.fuzz.answers import (
+    PROBLEM_JSON,
+    assert_batch_answer,
+    assert_event_answer,
+    assert_problem_names_a_place,
+)
 from tests.gateway.conftest import bearer
 from tests.gateway.payloads import COURSE_KEY, RUN_KEYS, envelope, occurred, product_payload
 
 # Examples per operation for the generated phases; the whole file stays well under a minute.
 MAX_EXAMPLES = 25
+# Examples of batches, per generation mode, for the test of varied events.
+BATCH_EXAMPLES = 60
+EVENTS_PATH = "/api/v1/events"
+BATCH_PATH = "/api/v1/events/batch"
+WRITE_OPERATIONS = {f"POST {EVENTS_PATH}", f"POST {BATCH_PATH}"}
+
+
+@schemathesis.check
+def write_answers_name_a_place(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+) -> bool | None:
+    """On the write endpoints: no 5xx; a 4xx problem names the place of what it refuses; a 4xx
+    event answer's errors each name theirs; a 200 batch answer has one result per event."""
+    label = _label(case.operation.method, case.operation.path)
+    if label not in WRITE_OPERATIONS:
+        return None
+    status = response.status_code
+    what = f"{label} answered {status}: {response.text[:1000]}"
+    assert status < 500, what
+    content_type = (response.headers.get("content-type") or [""])[0]
+    if 400 <= status < 500:
+        if content_type.startswith(PROBLEM_JSON):
+            assert_problem_names_a_place(status, response.json(), what)
+        else:
+            assert label == f"POST {EVENTS_PATH}", f"a batch refused without a problem: {what}"
+            assert content_type.startswith("application/json"), what
+            assert_event_answer(response.json(), what, http_status=status)
+    elif status == 200 and label == f"POST {BATCH_PATH}":
+        body = case.body
+        events = body.get("events") if isinstance(body, dict) else None
+        assert_batch_answer(response.json(), events if isinstance(events, list) else None, what)
+    return None
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    write_answers_name_a_place,
 ]
 # Throttling must not shape what the fuzzer sees: limits far above what it can send.
 GENEROUS = {"read_rate": "100000/second", "read_burst": 100_000}
@@ -190,6 +241,52 @@ def test_the_app_under_test_serves_the_fuzzed_document(target: Target) -> None:
 )
 def test_api_conforms_to_its_openapi(case: schemathesis.Case, target: Target) -> None:
     case.call_and_validate(app=target.app, headers=target.headers, checks=CHECKS)
+
+
+def _kind(item: Any) -> str:
+    """The JSON type of a batch item."""
+    if isinstance(item, dict):
+        return "object"
+    if isinstance(item, list):
+        return "array"
+    if isinstance(item, str):
+        return "string"
+    if item is None:
+        return "null"
+    if isinstance(item, bool):
+        return "boolean"
+    return "number"
+
+
+def test_the_batch_is_fuzzed_with_varied_events(target: Target) -> None:
+    """Generated batches reach the endpoint with objects, strings, numbers, null and arrays
+    among their events, and each is answered in its place (the checks above, the one of the
+    write endpoints included)."""
+    operation = schema[BATCH_PATH]["POST"]
+    answered: Counter[str] = Counter()
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+        @settings(
+            max_examples=BATCH_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def fuzz(case: schemathesis.Case) -> None:
+            response = case.call_and_validate(app=target.app, headers=target.headers, checks=CHECKS)
+            body = case.body
+            if response.status_code == 200 and isinstance(body, dict):
+                answered.update(_kind(item) for item in body["events"])
+
+        fuzz()
+    missing = {"object", "string", "number", "null", "array"} - set(answered)
+    assert not missing, (
+        f"no generated batch answered 200 with {sorted(missing)} among its events (answered: "
+        f"{dict(answered)}); the batch's documented request body must accept any JSON value "
+        "as an item (events: list[Any]) for the fuzzer to send them"
+    )
 
 
 # Generated path parameters rarely name something that exists, so each single-item read is

@@ -139,7 +139,10 @@ def test_all_or_nothing_batch_with_a_malformed_envelope_writes_nothing(api: Api)
     results = results_of(response)
     assert [r["status"] for r in results] == ["rejected"] * 4
     assert {e["code"] for e in results[3]["errors"]} == {"invalid_envelope"}
-    assert {e["path"] for e in results[3]["errors"]} >= {"/events/3/event_type", "/events/3/payload"}
+    assert {e["path"] for e in results[3]["errors"]} >= {
+        "/events/3/event_type",
+        "/events/3/payload",
+    }
     for aborted in results[:3]:
         assert [e["code"] for e in aborted["errors"]] == ["batch_aborted"]
     assert api.count(Course) == 0

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner, Result
 
+from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.cli import app
+from catalog_gateway.db.engine import Database
+from catalog_gateway.events.envelope import Envelope
+from catalog_gateway.events.types import EventType
+from catalog_gateway.gateway.service import EventGateway
+from catalog_gateway.settings import get_settings
+from catalog_gateway.sources.service import create_source, map_organization_code
 from tests.transformers.conftest import BOOTCAMPS_MAPPING
 
 BOOTCAMP = {
@@ -18,6 +28,44 @@ BOOTCAMP = {
     ],
 }
 DEGREE_HEADER = "Identifier,Title,Product Type,Organization Key,Slug,Content Language\n"
+CHECKED = "checked: transform, schema, cross-field rules, reference data"
+CATALOG_CHECKS = "organizations, course/instructor/degree references, ownership"
+OFFLINE = f"{CHECKED} — on the migrations' reference data, without the catalog"
+WITHOUT_SOURCE = (
+    "without --source: organization codes must be organization keys (no source's mapped codes), "
+    "and external-id references and ownership are checked as for a source with nothing in the "
+    "catalog; give --source SLUG to check them as that source"
+)
+
+
+def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("CATALOG_GATEWAY_DATABASE_URL", url)
+    get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def missing_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every check runs without a catalog database, unless the test gives it `catalog`."""
+    path = tmp_path / "nowhere" / "catalog.db"
+    use_database(monkeypatch, f"sqlite:///{path}")
+    yield path
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def catalog(database: Database, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test database as the configured one; its URL as `check` shows it."""
+    use_database(monkeypatch, database.url.render_as_string(hide_password=False))
+    return database.url.render_as_string(hide_password=True)
+
+
+def summary(output: str) -> list[str]:
+    """The lines of `check`'s text output, without the canonical payloads."""
+    return [
+        line
+        for line in output.splitlines()
+        if not line.startswith(("{", "}", " ")) or line.startswith(("  error ", "  warning "))
+    ]
 
 
 def run(*args: str) -> Result:
@@ -165,3 +213,235 @@ def test_check_refuses_a_sample_it_cannot_read(tmp_path: Path) -> None:
     result = run("transformers", "check", str(sample), "--transformer", "canonical")
     assert result.exit_code == 2
     assert "not valid JSON" in result.stderr
+
+
+# --- `check` runs the gateway's validation, against the configured database -----------------
+
+ENDS_BEFORE_IT_STARTS = {
+    "bootcamp": {"id": "bc-ds", "school": "FlatironX", "code": "DS", "name": "Data Science"},
+    "cohorts": [
+        {"uuid": "c-1", "startsOn": "2027-06-01", "endsOn": "2027-03-01", "tuition": "12500.00"}
+    ],
+}
+END_BEFORE_START = (
+    "  error invalid_date at /course_runs/0/end ← /cohorts/0/endsOn (item 1): "
+    "end must be after start"
+)
+
+
+@pytest.fixture
+def bootcamps_source(database: Database) -> str:
+    """A source that calls organization FX by its own code FlatironX."""
+    with database.unit_of_work() as session:
+        ensure_organization(session, "FX", "Flatiron School")
+        create_source(session, "bootcamps-lob", transformer="canonical", rate="5/second", burst=5)
+        map_organization_code(session, "bootcamps-lob", "FlatironX", "FX")
+    return "bootcamps-lob"
+
+
+def check_sample(tmp_path: Path, sample: Any, *options: str) -> Result:
+    mapping = write(tmp_path / "bootcamps.yaml", BOOTCAMPS_MAPPING)
+    path = write(tmp_path / "sample.json", sample)
+    return run("transformers", "check", str(path), "--mapping", str(mapping), *options)
+
+
+def test_check_finds_a_run_that_ends_before_it_starts(
+    tmp_path: Path, catalog: str, bootcamps_source: str
+) -> None:
+    result = check_sample(tmp_path, ENDS_BEFORE_IT_STARTS, "--source", bootcamps_source)
+    assert result.exit_code == 1, result.output
+    assert summary(result.stdout) == [
+        "item 1: product.upsert through bootcamps: 1 error, 0 warnings",
+        END_BEFORE_START,
+        f"{CHECKED}, {CATALOG_CHECKS}, allowed event types — as source bootcamps-lob, "
+        f"against {catalog}",
+    ]
+
+
+def test_check_finds_an_unknown_organization_in_the_catalog(tmp_path: Path, catalog: str) -> None:
+    result = check_sample(tmp_path, BOOTCAMP)
+    assert result.exit_code == 1, result.output
+    assert summary(result.stdout) == [
+        "item 1: product.upsert through bootcamps: 1 error, 0 warnings",
+        "  error unknown_organization at /course/organization ← /bootcamp/school (item 1): "
+        "organization 'FlatironX' is neither a known organization key nor one of this source's "
+        "mapped organization codes",
+        f"{CHECKED}, {CATALOG_CHECKS} — against {catalog}",
+        WITHOUT_SOURCE,
+    ]
+
+
+def test_check_as_a_source_applies_its_organization_codes(
+    tmp_path: Path, catalog: str, bootcamps_source: str
+) -> None:
+    result = check_sample(tmp_path, BOOTCAMP, "--source", bootcamps_source, "--json")
+    assert result.exit_code == 0, result.output
+    checked = json.loads(result.stdout)
+    [item] = checked.pop("results")
+    assert checked == {
+        "transformer": "bootcamps",
+        "source": "bootcamps-lob",
+        "database": catalog,
+        "checked": [
+            "transform",
+            "schema",
+            "cross-field rules",
+            "reference data",
+            "organizations",
+            "course/instructor/degree references",
+            "ownership",
+            "allowed event types",
+        ],
+        "skipped": [],
+        "notes": [],
+    }
+    assert (item["errors"], item["warnings"]) == ([], [])
+    assert item["payload"]["course"]["organization"] == "FlatironX"
+
+
+def test_check_as_a_source_applies_ownership(
+    tmp_path: Path, database: Database, catalog: str, bootcamps_source: str
+) -> None:
+    with database.unit_of_work() as session:
+        create_source(session, "other-lob", transformer="canonical", rate="5/second", burst=5)
+    gateway = EventGateway(database)
+    course = {"external_id": "o-1", "organization": "FX", "number": "DS", "title": "Theirs"}
+    sent = gateway.handle(
+        gateway.profile_by_slug("other-lob"),
+        Envelope(
+            event_id="o-1",
+            event_type=EventType.COURSE_UPSERT,
+            occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+            payload={"course": course | {"course_type": "bootcamp-2u"}},
+        ),
+    )
+    assert sent.answer.status == "applied", sent.answer
+    result = check_sample(tmp_path, BOOTCAMP, "--source", bootcamps_source)
+    assert result.exit_code == 1, result.output
+    assert summary(result.stdout) == [
+        "item 1: product.upsert through bootcamps: 1 error, 0 warnings",
+        "  error not_owner at /course/number ← /bootcamp/code (item 1): "
+        "course FX+DS belongs to another source",
+        f"{CHECKED}, {CATALOG_CHECKS}, allowed event types — as source bootcamps-lob, "
+        f"against {catalog}",
+    ]
+
+
+def test_check_as_a_source_alone_uses_its_transformer_and_event_types(
+    tmp_path: Path, database: Database, catalog: str
+) -> None:
+    with database.unit_of_work() as session:
+        create_source(
+            session,
+            "retire-only",
+            transformer="canonical",
+            rate="5/second",
+            burst=5,
+            event_types=["product.retire"],
+        )
+        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
+    course = {"external_id": "c-1", "organization": "MITx", "number": "DS101", "title": "DS"}
+    sample = write(tmp_path / "sample.json", {"course": course | {"course_type": "audit"}})
+    result = run("transformers", "check", str(sample), "--source", "retire-only")
+    assert result.exit_code == 1, result.output
+    assert summary(result.stdout) == [
+        "item 1: product.upsert through canonical: 1 error, 0 warnings",
+        "  error event_type_not_allowed at (payload): source retire-only may not send "
+        "product.upsert events; it may send: product.retire",
+        f"{CHECKED}, {CATALOG_CHECKS}, allowed event types — as source retire-only, "
+        f"against {catalog}",
+    ]
+
+
+def test_check_as_an_unknown_source_exits_2(tmp_path: Path, catalog: str) -> None:
+    result = check_sample(tmp_path, BOOTCAMP, "--source", "nope")
+    assert result.exit_code == 2
+    assert result.stderr == "error: no source 'nope'\n"
+
+
+OFFLINE_SAMPLE = {
+    "bootcamp": {"id": "bc-ds", "school": "FlatironX", "code": "DS 1", "name": "Data Science"},
+    "cohorts": ENDS_BEFORE_IT_STARTS["cohorts"],
+}
+OFFLINE_ERRORS = [
+    "item 1: product.upsert through bootcamps: 2 errors, 0 warnings",
+    "  error invalid_format at /course/number ← /bootcamp/code (item 1): "
+    "number: string should match pattern '^[A-Za-z0-9._-]+$'",
+    END_BEFORE_START,
+    OFFLINE,
+]
+
+
+def test_check_without_a_database_says_what_it_skipped(
+    tmp_path: Path, missing_database: Path
+) -> None:
+    result = check_sample(tmp_path, OFFLINE_SAMPLE)
+    assert result.exit_code == 1, result.output
+    assert summary(result.stdout) == [
+        *OFFLINE_ERRORS,
+        f"skipped: {CATALOG_CHECKS} — database unreachable: "
+        f"no SQLite database file {missing_database}",
+    ]
+    assert not missing_database.parent.exists()
+
+
+def test_check_json_without_a_database_lists_what_it_skipped(
+    tmp_path: Path, missing_database: Path
+) -> None:
+    result = check_sample(tmp_path, OFFLINE_SAMPLE, "--source", "bootcamps-lob", "--json")
+    assert result.exit_code == 1, result.output
+    checked = json.loads(result.stdout)
+    reason = f"database unreachable: no SQLite database file {missing_database}"
+    assert (checked["source"], checked["checked"], checked["skipped"]) == (
+        None,
+        ["transform", "schema", "cross-field rules", "reference data"],
+        [
+            {"check": "organizations", "reason": reason},
+            {"check": "course/instructor/degree references", "reason": reason},
+            {"check": "ownership", "reason": reason},
+            {"check": "allowed event types", "reason": reason},
+        ],
+    )
+    [item] = checked["results"]
+    assert [(e["code"], e["path"]) for e in item["errors"]] == [
+        ("invalid_format", "/course/number"),
+        ("invalid_date", "/course_runs/0/end"),
+    ]
+
+
+def test_check_with_postgresql_unreachable_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_database(monkeypatch, "postgresql://postgres@127.0.0.1:1/catalog")
+    result = check_sample(tmp_path, OFFLINE_SAMPLE)
+    assert result.exit_code == 1, result.output
+    *lines, skipped = summary(result.stdout)
+    assert lines == OFFLINE_ERRORS
+    assert skipped.startswith(
+        f"skipped: {CATALOG_CHECKS} — database unreachable: connection failed: "
+        'connection to server at "127.0.0.1", port 1 failed: Connection refused'
+    )
+
+
+def test_check_with_a_database_not_migrated_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    use_database(monkeypatch, f"sqlite:///{empty}")
+    result = check_sample(tmp_path, OFFLINE_SAMPLE)
+    assert result.exit_code == 1, result.output
+    assert summary(result.stdout) == [
+        *OFFLINE_ERRORS,
+        f"skipped: {CATALOG_CHECKS} — database not migrated (run `catalog-gateway db upgrade`)",
+    ]
+
+
+def test_check_as_a_source_needs_a_transformer_without_a_database(tmp_path: Path) -> None:
+    sample = write(tmp_path / "sample.json", BOOTCAMP)
+    result = run("transformers", "check", str(sample), "--source", "bootcamps-lob")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: the transformer of source 'bootcamps-lob' cannot be read (database "
+        "unreachable: no SQLite database file "
+    )

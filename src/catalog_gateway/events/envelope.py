@@ -72,10 +72,9 @@ class Envelope(BaseModel):
         if isinstance(clock, Clock) and value > clock.now + clock.max_skew:
             raise PydanticCustomError(
                 "invalid_date",
-                "is {ahead} ahead of the server's clock ({now}); at most {skew} s is accepted: "
+                "is later than the server's clock ({now}) by more than the {skew} s allowed: "
                 "send the time the change happened",
                 {
-                    "ahead": str(value - clock.now).split(".")[0],
                     "now": clock.now.isoformat(timespec="seconds"),
                     "skew": int(clock.max_skew.total_seconds()),
                 },

@@ -68,7 +68,7 @@ _EVENT_ANSWERS: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/events",
     summary="Send one event; answered synchronously with its step trace",
-    responses={**_EVENT_ANSWERS, **problem_responses(400, 401, 403, 413, 429, 503)},
+    responses={**_EVENT_ANSWERS, **problem_responses(400, 401, 403, 413, 415, 429, 503)},
     openapi_extra=request_body(Envelope),
 )
 async def post_event(
@@ -130,7 +130,8 @@ class BatchRequest(BaseModel):
         description="Envelopes, as for POST /api/v1/events. An item that is not a valid "
         "envelope is answered `rejected` (`invalid_envelope`) in its place; the others are "
         "answered as usual.",
-        json_schema_extra={"items": inlined_schema(Envelope)},
+        # Any JSON value is answered; an envelope is what applies.
+        json_schema_extra={"items": {"anyOf": [inlined_schema(Envelope), {}]}},
     )
     error_policy: ErrorPolicy = Field(
         default=ErrorPolicy.INDEPENDENT,
@@ -149,7 +150,7 @@ class BatchAnswer(BaseModel):
 @router.post(
     "/events/batch",
     summary="Send up to 500 events; each is answered, in request order",
-    responses=problem_responses(400, 401, 403, 413, 429, 503),
+    responses=problem_responses(400, 401, 403, 413, 415, 429, 503),
     openapi_extra=request_body(BatchRequest),
 )
 async def post_batch(
@@ -233,13 +234,28 @@ def _parse_batch_item(
         return _malformed_item(
             source, raw, [(problem.message, problem.path) for problem in bad_text]
         )
+    base = f"/events/{index}"
+    if not isinstance(raw, dict):
+        kind = _JSON_TYPES.get(type(raw), "value")
+        return _malformed_item(
+            source, raw, [(f"must be an envelope (an object), not {kind}", base)]
+        )
     try:
         return Envelope.parse(raw, clock)
     except ValidationError as error:
-        base = f"/events/{index}"
         return _malformed_item(
             source, raw, [(message, base + path) for _code, message, path in field_errors(error)]
         )
+
+
+_JSON_TYPES = {
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    list: "an array",
+    type(None): "null",
+}
 
 
 def _malformed_item(source: str, raw: Any, problems: list[tuple[str, str]]) -> EventAnswer:

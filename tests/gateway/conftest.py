@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,15 +18,18 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from click.testing import Result
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from catalog_gateway.api.app import create_app
 from catalog_gateway.auth.keys import issue_key
 from catalog_gateway.catalog.organizations import ensure_organization
+from catalog_gateway.cli import app as cli
 from catalog_gateway.db.engine import Database
-from catalog_gateway.settings import Settings
+from catalog_gateway.settings import Settings, get_settings
 from catalog_gateway.sources.service import create_source, map_organization_code
 from tests.gateway.payloads import COURSE_KEY
 
@@ -190,3 +193,20 @@ def live_url(app: FastAPI) -> Iterator[str]:
     """The service (on the test database) behind a real uvicorn server."""
     with served(app) as url:
         yield url
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def run_cli(database: Database) -> Iterator[Cli]:
+    """Invoke the command line with its settings pointing at the test database."""
+    runner = CliRunner()
+    environment = {"CATALOG_GATEWAY_DATABASE_URL": url_of(database)}
+
+    def run(*args: str) -> Result:
+        get_settings.cache_clear()
+        return runner.invoke(cli, list(args), env=environment)
+
+    yield run
+    get_settings.cache_clear()

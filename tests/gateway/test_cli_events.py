@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from click.testing import Result
 from sqlalchemy import select, update
-from typer.testing import CliRunner
 
-from catalog_gateway.cli import app as cli
 from catalog_gateway.db.base import utcnow
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
-from catalog_gateway.settings import get_settings
-from tests.gateway.conftest import Api, url_of
+from tests.gateway.conftest import Api, Cli
 from tests.gateway.payloads import envelope, instructor_payload, occurred, product_payload
 from tests.gateway.test_failures import break_seats
-
-Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def run_cli(database: Database) -> Iterator[Cli]:
-    """Invoke the command line with its settings pointing at the test database."""
-    runner = CliRunner()
-    environment = {"CATALOG_GATEWAY_DATABASE_URL": url_of(database)}
-
-    def run(*args: str) -> Result:
-        get_settings.cache_clear()
-        return runner.invoke(cli, list(args), env=environment)
-
-    yield run
-    get_settings.cache_clear()
 
 
 def age(database: Database, event_id: str, by: timedelta, status: str | None = None) -> None:

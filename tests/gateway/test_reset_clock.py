@@ -9,20 +9,15 @@ marketing slug or an instructor's uuid; an unknown KEY exits 1.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from click.testing import Result
 from sqlalchemy import select, update
-from typer.testing import CliRunner
 
 from catalog_gateway.catalog.models import Course, CourseRun, Degree, Instructor
-from catalog_gateway.cli import app as cli
 from catalog_gateway.db.engine import Database
-from catalog_gateway.settings import get_settings
-from tests.gateway.conftest import Api, url_of
+from tests.gateway.conftest import Api, Cli
 from tests.gateway.payloads import (
     COURSE_KEY,
     INSTRUCTOR_IDS,
@@ -34,23 +29,8 @@ from tests.gateway.payloads import (
     product_payload,
 )
 
-Cli = Callable[..., Result]
 FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 DEGREE_SLUG = "masters-data-science"
-
-
-@pytest.fixture
-def run_cli(database: Database) -> Iterator[Cli]:
-    """Invoke the command line with its settings pointing at the test database."""
-    runner = CliRunner()
-    environment = {"CATALOG_GATEWAY_DATABASE_URL": url_of(database)}
-
-    def run(*args: str) -> Result:
-        get_settings.cache_clear()
-        return runner.invoke(cli, list(args), env=environment)
-
-    yield run
-    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -16,6 +17,8 @@ def printable(text: str) -> str:
 def nul_places(document: Any) -> list[tuple[str | int, ...]]:
     """The places (JSON Pointer parts, in document order) of every string or member name that
     holds a NUL character, which no catalog column (nor PostgreSQL's JSON) can store."""
+    if not _holds_nul(document):
+        return []
     places: list[tuple[str | int, ...]] = []
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     while stack:
@@ -33,3 +36,29 @@ def nul_places(document: Any) -> list[tuple[str | int, ...]]:
         elif isinstance(value, list):
             stack.extend(reversed([(item, (*parts, i)) for i, item in enumerate(value)]))
     return places
+
+
+def _holds_nul(document: Any) -> bool:
+    """Whether any string or member name holds a NUL: the common answer (no), found without
+    building places."""
+    if isinstance(document, str):
+        return "\x00" in document
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        items: Iterable[Any]
+        if isinstance(value, dict):
+            if any("\x00" in name for name in value):
+                return True
+            items = value.values()
+        elif isinstance(value, list):
+            items = value
+        else:
+            continue
+        for item in items:
+            if isinstance(item, str):
+                if "\x00" in item:
+                    return True
+            elif isinstance(item, dict | list):
+                stack.append(item)
+    return False

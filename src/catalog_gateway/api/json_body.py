@@ -29,6 +29,7 @@ MAX_NUMBER_LENGTH = 100
 """Characters of a JSON number: prices and efforts need a handful; 100 is generous."""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,8 @@ def parse_json(body: bytes, max_depth: int, max_string: int) -> JsonBody:
         raise _malformed(error.msg, text, error.pos) from None
     except _LiteralError as error:
         raise _malformed(error.reason, text, text.find(error.literal)) from None
+    if _plainly_acceptable(document, text, max_depth, max_string):
+        return JsonBody(document)
     return JsonBody(document, _inspect(document, max_depth, max_string))
 
 
@@ -185,6 +188,35 @@ class _MemberName(str):
     """A member name, checked like a string value, at its member's place."""
 
     __slots__ = ()
+
+
+def _plainly_acceptable(document: Any, text: str, max_depth: int, max_string: int) -> bool:
+    """True when no value is too deep or too long and no string can hold a lone surrogate
+    (one is written as a `\\udXXX` escape: raw UTF-8 cannot carry it). The common case, checked
+    without building places; otherwise `_inspect` finds where the problem is."""
+    if _SURROGATE_ESCAPE.search(text):
+        return False
+    long_strings_possible = len(text) > max_string
+    if not isinstance(document, dict | list):
+        return not (isinstance(document, str) and len(document) > max_string)
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > max_depth:
+            return False
+        items = value.values() if isinstance(value, dict) else value
+        for item in items:
+            if isinstance(item, dict | list):
+                stack.append((item, depth + 1))
+            elif long_strings_possible and isinstance(item, str) and len(item) > max_string:
+                return False
+        if (
+            long_strings_possible
+            and isinstance(value, dict)
+            and any(len(name) > max_string for name in value)
+        ):
+            return False
+    return True
 
 
 def _inspect(document: Any, max_depth: int, max_string: int) -> list[TextProblem]:

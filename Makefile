@@ -48,6 +48,7 @@ browser:
 lint:
 	$(RUN) ruff check src tests bench
 	$(RUN) ruff format --check src tests bench
+	$(RUN) lint-imports
 
 typecheck:
 	$(RUN) mypy src

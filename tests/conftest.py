@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
-from catalog_gateway.db.models import Base
+from catalog_gateway.migrations.metadata import Base
 
 POSTGRES_URL = os.environ.get(
     "CATALOG_GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -30,8 +30,8 @@ from catalog_gateway.catalog.models import (
     Seat,
 )
 from catalog_gateway.db.engine import Database
-from catalog_gateway.db.models import Base
 from catalog_gateway.events.models import EventRecord
+from catalog_gateway.migrations.metadata import Base
 from catalog_gateway.sources.models import Source, SourceOrganizationCode
 from tests.factories import at
 

@@ -8,7 +8,7 @@ from itertools import product
 
 import pytest
 
-import catalog_gateway.db.models  # noqa: F401  (configures every mapper)
+import catalog_gateway.migrations.metadata  # noqa: F401  (configures every mapper)
 from catalog_gateway.catalog.models import CourseRun, RunStatus
 from catalog_gateway.catalog.status import publication_target, publish, transition
 from catalog_gateway.errors import ErrorCode, IllegalTransitionError

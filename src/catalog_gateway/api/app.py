@@ -13,15 +13,15 @@ from catalog_gateway.api.early_throttle import EarlyEventThrottle
 from catalog_gateway.api.openapi import without_default_validation_errors
 from catalog_gateway.api.problems import install_problem_handlers
 from catalog_gateway.api.protection import RateLimitHeaders, WriteGate
+from catalog_gateway.api.request_observation import RequestObservability
 from catalog_gateway.api.routers import bench, catalog, events, health
+from catalog_gateway.api.routers.metrics import router as metrics_router
 from catalog_gateway.auth.cache import PrincipalCache
 from catalog_gateway.console import mount_console
 from catalog_gateway.db.engine import Database
 from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.observability.logging import configure_logging
 from catalog_gateway.observability.metrics import process_stopped
-from catalog_gateway.observability.middleware import RequestObservability
-from catalog_gateway.observability.router import router as metrics_router
 from catalog_gateway.settings import Settings, get_settings
 from catalog_gateway.throttling.limiter import RateLimiter
 

@@ -20,7 +20,7 @@ from fastapi import Request
 
 from catalog_gateway.api.problems import ProblemError, ProblemField, TextLocation
 from catalog_gateway.errors import ErrorCode
-from catalog_gateway.gateway.pointers import pointer
+from catalog_gateway.pointers import pointer
 from catalog_gateway.settings import Settings
 from catalog_gateway.text import printable
 

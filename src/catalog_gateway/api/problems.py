@@ -22,7 +22,7 @@ from catalog_gateway.errors import (
     NotFoundError,
     NotOwnerError,
 )
-from catalog_gateway.gateway.pointers import pointer
+from catalog_gateway.pointers import pointer
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from catalog_gateway.gateway.pointers import join
+from catalog_gateway.pointers import join
 
 ERROR = "error"
 WARNING = "warning"

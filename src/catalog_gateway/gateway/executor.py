@@ -23,9 +23,9 @@ from catalog_gateway.events.results import EventStatus, StepStatus, System
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.locks import lock_products
 from catalog_gateway.gateway.plans import EventPlan, ExternalStepError, PlannedStep
-from catalog_gateway.gateway.pointers import join
 from catalog_gateway.gateway.trace import Trace
 from catalog_gateway.gateway.validation import Finding
+from catalog_gateway.pointers import join
 
 # A unique-key race between two processes creating the same product is resolved by running the
 # catalog phase once more: the second time, the winner's row is found and updated instead.

@@ -37,10 +37,10 @@ from catalog_gateway.events.payloads import (
 )
 from catalog_gateway.events.results import StepStatus, System
 from catalog_gateway.gateway.context import StepContext
-from catalog_gateway.gateway.pointers import join
 from catalog_gateway.gateway.publication import PublicationError
 from catalog_gateway.gateway.trace import Outcome, StepSpec
 from catalog_gateway.gateway.validation import Finding
+from catalog_gateway.pointers import join
 
 ValueT = TypeVar("ValueT")
 StepFunction = Callable[[StepContext, Outcome], None]

@@ -18,8 +18,8 @@ import nh3
 
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events.types import EventType
-from catalog_gateway.gateway.pointers import join
 from catalog_gateway.gateway.validation import Finding
+from catalog_gateway.pointers import join
 
 ALLOWED_TAGS = frozenset(
     {

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from catalog_gateway.errors import ErrorCode
-from catalog_gateway.gateway.pointers import pointer
+from catalog_gateway.pointers import pointer
 
 _CODES_BY_TYPE: dict[str, ErrorCode] = {
     "missing": ErrorCode.REQUIRED,

@@ -46,11 +46,11 @@ from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.executor import Execution, execute
 from catalog_gateway.gateway.plans import EventPlan, build_plan
-from catalog_gateway.gateway.pointers import pointer
 from catalog_gateway.gateway.publication import EcommercePublisher
 from catalog_gateway.gateway.sanitize import sanitize
 from catalog_gateway.gateway.trace import StepSpec, Trace
 from catalog_gateway.gateway.validation import Finding, validate
+from catalog_gateway.pointers import pointer
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.models import Source
 from catalog_gateway.text import nul_places

@@ -24,8 +24,8 @@ from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import ErrorCode, UnknownReferenceError
 from catalog_gateway.events.payloads import PAYLOAD_MODELS, CourseReference, Payload
 from catalog_gateway.events.types import EventType
-from catalog_gateway.gateway.pointers import join
 from catalog_gateway.gateway.schema_errors import field_errors
+from catalog_gateway.pointers import join
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ValueT = TypeVar("ValueT")

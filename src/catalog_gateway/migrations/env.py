@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, text
 
-from catalog_gateway.db.models import Base
+from catalog_gateway.migrations.metadata import Base
 
 # Any number taken by nothing else: serializes migrations of several processes on PostgreSQL.
 _MIGRATION_LOCK_ID = 7_340_021

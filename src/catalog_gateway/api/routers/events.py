@@ -27,6 +27,7 @@ from catalog_gateway.api.protection import (
     charge_more_events,
 )
 from catalog_gateway.api.representations import PageOut
+from catalog_gateway.api.request_observation import route_of
 from catalog_gateway.auth.principal import Principal
 from catalog_gateway.db.base import utcnow
 from catalog_gateway.errors import ErrorCode
@@ -41,7 +42,6 @@ from catalog_gateway.gateway.schema_errors import field_errors
 from catalog_gateway.gateway.service import EventGateway, Handled, SourceProfile
 from catalog_gateway.observability.logging import log_answer
 from catalog_gateway.observability.metrics import observe_answer
-from catalog_gateway.observability.middleware import route_of
 from catalog_gateway.settings import Settings
 from catalog_gateway.text import printable
 

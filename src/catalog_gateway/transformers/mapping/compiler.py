@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from catalog_gateway.events.payloads import PAYLOAD_MODELS
 from catalog_gateway.events.types import EventType
-from catalog_gateway.gateway.pointers import pointer
+from catalog_gateway.pointers import pointer
 from catalog_gateway.transformers.mapping import coercions
 from catalog_gateway.transformers.mapping.hooks import BoundHook, find_hook
 from catalog_gateway.transformers.mapping.pointers import CURRENT, SourcePath, parse_source_path

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from catalog_gateway.gateway.pointers import pointer
+from catalog_gateway.pointers import pointer
 from catalog_gateway.transformers.mapping.values import MISSING
 
 _BAD_ESCAPE = re.compile(r"~(?![01])")

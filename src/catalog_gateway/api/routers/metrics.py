@@ -13,10 +13,10 @@ from catalog_gateway.api.dependencies import (
     require_principal,
 )
 from catalog_gateway.api.problems import ProblemError, problem_responses
+from catalog_gateway.api.request_observation import METRICS_PATH
 from catalog_gateway.auth.principal import Principal
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.observability.metrics import render_metrics
-from catalog_gateway.observability.middleware import METRICS_PATH
 
 router = APIRouter(tags=["health"])
 

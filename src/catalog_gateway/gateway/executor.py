@@ -1,35 +1,29 @@
-"""Runs a plan: the catalog phase in one transaction, then external steps, then publication.
+"""Runs a plan's phases: the catalog steps (in a transaction the engine opens), then external
+steps, then publication.
 
-A failing catalog step rolls the whole phase back (nothing is written) and every later step is
-`skipped`. External steps run after the commit; a run is published only if its external steps
-succeeded, so nothing is ever published with a price ecommerce does not know.
-
+A failing catalog step rolls the whole transaction back (nothing is written) and every later
+step is `skipped`. External steps run after the commit; a run is published only if its
+external steps succeeded, so nothing is ever published with a price ecommerce does not know.
 When no external call will be made (no ecommerce configured, or no run to publish to it), the
 external steps are only recorded as skipped, and the publication joins the catalog
-transaction: one commit instead of two, and the event is applied whole or not at all.
+transaction (`publish_in_transaction`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import CatalogGatewayError, ErrorCode, StaleEventError
 from catalog_gateway.events.results import EventStatus, StepStatus, System
 from catalog_gateway.gateway.context import StepContext
-from catalog_gateway.gateway.locks import lock_products
 from catalog_gateway.gateway.plans import EventPlan, ExternalStepError, PlannedStep
 from catalog_gateway.gateway.trace import Trace
 from catalog_gateway.gateway.validation import Finding
 from catalog_gateway.pointers import join
-
-# A unique-key race between two processes creating the same product is resolved by running the
-# catalog phase once more: the second time, the winner's row is found and updated instead.
-_CATALOG_ATTEMPTS = 2
 
 
 @dataclass(slots=True)
@@ -39,71 +33,6 @@ class Execution:
     status: EventStatus | None = None
     retryable: bool = False
     errors: list[Finding] = field(default_factory=list)
-
-
-BeforeCommit = Callable[[Session, Execution], None]
-
-
-def execute(
-    database: Database,
-    plan: EventPlan,
-    context: StepContext,
-    trace: Trace,
-    *,
-    before_commit: BeforeCommit | None = None,
-) -> Execution:
-    """Run every phase of `plan`, recording each step in `trace`.
-
-    `before_commit` is called in the transaction that completes the event, when one does (no
-    external call to make, every step succeeded), so the event's answer is stored with it.
-    """
-    inline = context.publisher is None or not plan.external
-    execution = catalog_phase(
-        database, plan, context, trace, publish=inline, before_commit=before_commit
-    )
-    if execution.status is None and not inline:
-        return after_commit(database, plan, context, trace)
-    return execution
-
-
-def catalog_phase(
-    database: Database,
-    plan: EventPlan,
-    context: StepContext,
-    trace: Trace,
-    *,
-    publish: bool = False,
-    before_commit: BeforeCommit | None = None,
-) -> Execution:
-    """The catalog steps in one transaction of their own: all written, or none.
-
-    With `publish`, the external steps (which must make no call) and the publication run in
-    the same transaction, after the catalog steps.
-    """
-    recorded = len(trace.steps)
-    for attempt in range(1, _CATALOG_ATTEMPTS + 1):
-        del trace.steps[recorded:]
-        try:
-            with database.unit_of_work() as session:
-                lock_products(session, plan.lock_names(session))
-                execution = run_catalog_steps(session, plan, context, trace)
-                if execution.status is not None:
-                    raise _RollbackRequestedError(execution)
-                if publish:
-                    _publish_in(
-                        session, plan, context, trace, _external_phase(plan, context, trace, [])
-                    )
-                    if before_commit is not None:
-                        before_commit(session, execution)
-            return execution
-        except _RollbackRequestedError as rollback:
-            return rollback.execution
-        except IntegrityError:
-            if attempt == _CATALOG_ATTEMPTS:
-                return fail_catalog(plan, trace, database_failure(_failed_step(trace)))
-        except SQLAlchemyError:
-            return fail_catalog(plan, trace, database_failure(_failed_step(trace)))
-    raise AssertionError("unreachable")
 
 
 def run_catalog_steps(
@@ -150,7 +79,7 @@ def after_commit(
         trace.skip_all(
             [step.spec for step in plan.publication[published:]], "the catalog database failed"
         )
-        return database_failure(_failed_step(trace), "while publishing the runs")
+        return database_failure(failed_step(trace), "while publishing the runs")
     if not failures:
         return Execution()
     return Execution(
@@ -158,12 +87,6 @@ def after_commit(
         retryable=all(failure.retryable for failure in failures),
         errors=[failure.finding for failure in failures],
     )
-
-
-class _RollbackRequestedError(Exception):
-    def __init__(self, execution: Execution) -> None:
-        super().__init__("roll back")
-        self.execution = execution
 
 
 def _external_phase(
@@ -180,6 +103,14 @@ def _external_phase(
             if step.run_index is not None:
                 failed.add(step.run_index)
     return set(context.runs) - failed
+
+
+def publish_in_transaction(
+    session: Session, plan: EventPlan, context: StepContext, trace: Trace
+) -> None:
+    """When no external call will be made: record the external steps as skipped and publish
+    the runs in the catalog transaction (one commit, the event applied whole or not at all)."""
+    _publish_in(session, plan, context, trace, _external_phase(plan, context, trace, []))
 
 
 def _publication_phase(
@@ -232,7 +163,7 @@ def _not_run(plan: EventPlan, trace: Trace) -> list[PlannedStep]:
     return plan.steps[done:]
 
 
-def _failed_step(trace: Trace) -> str:
+def failed_step(trace: Trace) -> str:
     """The name of the step that failed last, for errors raised outside a step's own code."""
     return next(
         (record.name for record in reversed(trace.steps) if record.status is StepStatus.FAILED),

@@ -27,7 +27,6 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import (
     CatalogGatewayError,
     ConflictError,
-    DownstreamUnavailableError,
     ErrorCode,
     NotFoundError,
 )
@@ -44,7 +43,7 @@ from catalog_gateway.events.results import (
 )
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.context import StepContext
-from catalog_gateway.gateway.executor import Execution, execute
+from catalog_gateway.gateway.executor import Execution
 from catalog_gateway.gateway.plans import EventPlan, build_plan
 from catalog_gateway.gateway.publication import EcommercePublisher
 from catalog_gateway.gateway.sanitize import sanitize
@@ -201,64 +200,21 @@ class EventGateway:
     def handle(
         self, source: SourceProfile, envelope: Envelope, *, dry_run: bool = False
     ) -> Handled:
-        """Apply (or, with `dry_run`, only plan) one event, and answer it."""
+        """Apply (or, with `dry_run`, only plan) one event, and answer it: a batch of one."""
+        from catalog_gateway.gateway.engine import apply_events  # the engine builds on this
+
+        (handled,) = apply_events(self, source, [envelope], dry_run=dry_run)
+        return handled
+
+    def dry_run(self, source: SourceProfile, envelope: Envelope) -> EventAnswer:
+        """Transform, validate and plan, write nothing, and answer `planned` (or why not)."""
         started = time.perf_counter()
         refused = self.screen(source, envelope, started)
         if refused is not None:
-            return Handled(refused)
-        if dry_run:
-            return Handled(self._dry_run(source, envelope, started))
-        claim = log.claim(self.database, source.id, envelope, self.lease)
-        if claim.kind is log.ClaimKind.REPLAY:
-            assert claim.stored is not None
-            return Handled(claim.stored, replayed=True)
-        if claim.kind is log.ClaimKind.REUSED:
-            return Handled(self.conflict(source, envelope, started, reused=True))
-        if claim.kind is log.ClaimKind.IN_PROGRESS:
-            return Handled(self.conflict(source, envelope, started, reused=False))
-        assert claim.record_id is not None
-        try:
-            answer, canonical, stored = self._apply(source, envelope, started, claim.record_id)
-        except BaseException:
-            log.release(self.database, claim)
-            raise
-        if not stored:
-            log.finish(self.database, claim.record_id, answer, canonical)
-        return Handled(answer)
+            return refused
+        return self._dry_run(source, envelope, started)
 
     # --- outcomes -------------------------------------------------------------------------
-
-    def _apply(
-        self, source: SourceProfile, envelope: Envelope, started: float, record_id: int
-    ) -> tuple[EventAnswer, dict[str, Any] | None, bool]:
-        """The answer, the canonical payload, and whether the answer is stored already."""
-        prepared = self.prepare(source, envelope)
-        if prepared.plan is None:
-            answer = self.answer(source, envelope, started, prepared, EventStatus.REJECTED)
-            return answer, prepared.canonical, False
-        if prepared.plan.external and self.ecommerce and self.ecommerce.breaker.is_open():
-            raise DownstreamUnavailableError(
-                "ecommerce is failing, so no event that publishes to it is started; "
-                "nothing was changed: send the event again after Retry-After seconds",
-                retry_after=self.ecommerce.breaker.retry_after(),
-            )
-        context = self.context(source, envelope)
-        stored: list[EventAnswer] = []
-
-        def store_answer(session: Session, execution: Execution) -> None:
-            # The answer is committed with the writes it describes: one transaction, not two.
-            answer, canonical = self.conclude(
-                source, envelope, started, prepared, context, execution
-            )
-            log.record_answer(session, record_id, answer, canonical)
-            stored.append(answer)
-
-        execution = execute(
-            self.database, prepared.plan, context, prepared.trace, before_commit=store_answer
-        )
-        if stored and execution.status is None:
-            return stored[0], prepared.canonical, True
-        return (*self.conclude(source, envelope, started, prepared, context, execution), False)
 
     def context(self, source: SourceProfile, envelope: Envelope) -> StepContext:
         return StepContext(
@@ -412,7 +368,11 @@ class EventGateway:
     def prepare(
         self, source: SourceProfile, envelope: Envelope, session: Session | None = None
     ) -> Prepared:
-        """Transform, validate and plan; `session` (a batch's transaction) sees earlier events."""
+        """Transform, validate and plan; `session` (a transaction) sees what it wrote so far."""
+        return self.validate_and_plan(source, envelope, self.transform(source, envelope), session)
+
+    def transform(self, source: SourceProfile, envelope: Envelope) -> Prepared:
+        """The part of preparing that needs no catalog (no I/O): transform, then sanitize."""
         trace = Trace()
         result = self._transform(source, envelope, trace)
         prepared = Prepared(
@@ -424,7 +384,6 @@ class EventGateway:
             warnings=list(result.warnings),
         )
         if result.payload is None:
-            trace.add(VALIDATE, StepStatus.SKIPPED, "the transform produced no payload")
             return prepared
         canonical = copy.deepcopy(result.payload)
         prepared.canonical = canonical
@@ -432,7 +391,29 @@ class EventGateway:
             _issue(finding, prepared.provenance)
             for finding in sanitize(envelope.event_type, canonical)
         )
-        payload = self._validate(source, envelope, canonical, prepared, session)
+        return prepared
+
+    def validate_and_plan(
+        self,
+        source: SourceProfile,
+        envelope: Envelope,
+        transformed: Prepared,
+        session: Session | None = None,
+    ) -> Prepared:
+        """Validate and plan a transformed event, on a copy: `transformed` is left as it was, so
+        a transaction that is run again can prepare it again."""
+        prepared = Prepared(
+            trace=Trace(list(transformed.trace.steps)),
+            provenance=transformed.provenance,
+            canonical=transformed.canonical,
+            plan=None,
+            errors=list(transformed.errors),
+            warnings=list(transformed.warnings),
+        )
+        if prepared.canonical is None:
+            prepared.trace.add(VALIDATE, StepStatus.SKIPPED, "the transform produced no payload")
+            return prepared
+        payload = self._validate(source, envelope, prepared.canonical, prepared, session)
         if payload is not None and not prepared.errors:
             prepared.plan = build_plan(payload, source.id, self.vocabulary().paid_seat_types)
         return prepared

@@ -37,7 +37,7 @@ from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.payloads import payload_schema
 from catalog_gateway.events.results import EventAnswer, EventIssue, EventStatus, refusal
 from catalog_gateway.events.types import EventType
-from catalog_gateway.gateway.batch import ErrorPolicy, handle_batch
+from catalog_gateway.gateway.engine import ErrorPolicy, apply_events
 from catalog_gateway.gateway.schema_errors import field_errors
 from catalog_gateway.gateway.service import EventGateway, Handled, SourceProfile
 from catalog_gateway.observability.logging import log_answer
@@ -220,7 +220,7 @@ def _answer_batch(
         ]
     handled = iter(
         _as_sent(h)
-        for h in handle_batch(gateway, source, envelopes, batch.error_policy, dry_run=dry_run)
+        for h in apply_events(gateway, source, envelopes, batch.error_policy, dry_run=dry_run)
     )
     return [next(handled) if isinstance(item, Envelope) else item for item in parsed]
 

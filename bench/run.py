@@ -1,13 +1,15 @@
-"""Benchmarks of Catalog Gateway against a real server process on loopback.
+"""Benchmarks of Catalog Gateway: in process, then against a real server process on loopback.
 
     python bench/run.py            # full: ~20 s per scenario
-    python bench/run.py --quick    # the same scenarios, short (under 90 s in all)
+    python bench/run.py --quick    # the same scenarios, short (a few minutes in all)
 
-Every scenario runs against `catalog-gateway serve` started here in its own process, on a
-fresh database, and is measured in the same run as a control endpoint that only parses a body
-of the same size (the HTTP stack's ceiling on this machine). The load generator (aiohttp)
-runs on the same machine and competes for its cores: figures are for the pair, not the server
-alone. The last line printed is one `RESULT key=value ...` line (see docs/performance.md).
+First bench/profile.py runs in its own process (CPU ms per event, in process, on SQLite).
+Then every HTTP scenario runs against `catalog-gateway serve` started here in its own process,
+on a fresh database (SQLite, then PostgreSQL when reachable), and is measured in the same run
+as a control endpoint that only parses a body of the same size (the HTTP stack's ceiling on
+this machine). The load generator (aiohttp) runs on the same machine and competes for its
+cores: figures are for the pair, not the server alone. The last line printed is one
+`RESULT key=value ...` line (see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ import httpx
 import psycopg
 
 CLI = str(Path(sys.executable).parent / "catalog-gateway")
+PROFILE = Path(__file__).with_name("profile.py")
 CONCURRENCY = 32
+BATCH = 500
+# Products re-sent unchanged are numbered from here (above every other scenario's numbers).
+UNCHANGED_FIRST = 20_000_000
 EPOCH = datetime(2026, 11, 28, 10, tzinfo=UTC)
 POSTGRES_SERVER = os.environ.get(
     "CATALOG_GATEWAY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -198,12 +204,14 @@ def product(n: int, revision: int = 0) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def envelope(n: int, revision: int = 0) -> dict[str, Any]:
+def envelope(n: int, revision: int = 0, at_second: int | None = None) -> dict[str, Any]:
+    """Product `n` at `revision`, with a new event id, occurring `at_second` s after EPOCH
+    (by default `revision` s: later revisions happen later, so an update is never stale)."""
+    seconds = revision if at_second is None else at_second
     return {
         "event_id": f"ev-{uuid.uuid4().hex}",
         "event_type": "product.upsert",
-        # Later revisions happen later: an update is never refused as stale.
-        "occurred_at": (EPOCH + timedelta(seconds=revision)).isoformat(),
+        "occurred_at": (EPOCH + timedelta(seconds=seconds)).isoformat(),
         "payload": product(n, revision),
     }
 
@@ -280,17 +288,46 @@ async def dry_runs(server: Server, seconds: float) -> Sample:
     return await closed_loop(Sample("dry_run product.upsert"), seconds, send)
 
 
-async def batches(server: Server, seconds: float) -> Sample:
+async def post_batch(client: aiohttp.ClientSession, server: Server, first: int) -> tuple[int, int]:
+    """POST new products `first`…`first + BATCH - 1` as one batch; the status and how many
+    were applied."""
+    events = [envelope(first + j) for j in range(BATCH)]
     headers = {"Authorization": f"Bearer {server.key}"}
-    size = 500
+    url = server.url + "/api/v1/events/batch"
+    status, answer = await post(client, url, {"events": events}, headers)
+    return status, answer["summary"]["applied"] if status == 200 else 0
+
+
+async def batches(
+    server: Server, seconds: float, name: str = f"batch ({BATCH} per request)"
+) -> Sample:
+    async def send(client: aiohttp.ClientSession, i: int) -> tuple[int, int]:
+        return await post_batch(client, server, 2_000_000 + i * BATCH)
+
+    return await closed_loop(Sample(name), seconds, send, concurrency=2)
+
+
+async def unchanged_resends(server: Server, seconds: float) -> Sample:
+    """Products applied once (one batch, not timed) sent again as they are, with new event ids
+    and a later `occurred_at` (the same for all, so no re-send is stale whatever the order).
+    Only answers `unchanged` count as events."""
+    async with aiohttp.ClientSession() as client:
+        status, applied = await post_batch(client, server, UNCHANGED_FIRST)
+    if applied != BATCH:
+        raise RuntimeError(f"seeding the unchanged scenario: {status}, {applied} applied")
+    headers = {"Authorization": f"Bearer {server.key}"}
+    day = 86_400
 
     async def send(client: aiohttp.ClientSession, i: int) -> tuple[int, int]:
-        events = [envelope(2_000_000 + i * size + j) for j in range(size)]
-        url = server.url + "/api/v1/events/batch"
-        status, answer = await post(client, url, {"events": events}, headers)
-        return status, answer["summary"]["applied"] if status == 200 else 0
+        event = envelope(UNCHANGED_FIRST + i % BATCH, at_second=day)
+        status, answer = await post(client, server.url + "/api/v1/events", event, headers)
+        return status, int(status == 200 and answer["status"] == "unchanged")
 
-    return await closed_loop(Sample("batch (500 per request)"), seconds, send, concurrency=2)
+    sample = await closed_loop(Sample("unchanged re-send"), seconds, send)
+    if sample.events != sample.statuses.get(200, 0):
+        others = sample.statuses.get(200, 0) - sample.events
+        print(f"  unchanged re-send: {others} answers 200 were not `unchanged`", file=sys.stderr)
+    return sample
 
 
 async def reads(server: Server, seconds: float, name: str) -> Sample:
@@ -337,14 +374,29 @@ async def flood(server: Server, seconds: float, offered_rate: int) -> tuple[Samp
 # --- the run -----------------------------------------------------------------------------
 
 
-def postgres_database() -> tuple[str, Callable[[], None]] | None:
+def in_process_profile() -> tuple[str, dict[str, str]]:
+    """bench/profile.py in a process of its own, before any server runs: its table, and the
+    figures of its last line (`na` each, and why on stderr, if it fails)."""
+    done = subprocess.run(
+        [sys.executable, str(PROFILE)], check=False, stdout=subprocess.PIPE, text=True
+    )
+    *table, last = done.stdout.strip().splitlines() or [""]
+    if done.returncode != 0 or not last.startswith("PROFILE "):
+        print(f"bench/profile.py failed (exit {done.returncode}): {last}", file=sys.stderr)
+        keys = ("apply_cpu_ms", "update_cpu_ms", "unchanged_cpu_ms", "dry_cpu_ms")
+        return "", dict.fromkeys(keys, "na")
+    return "\n".join(table), dict(pair.split("=", 1) for pair in last.split()[1:])
+
+
+def postgres_database() -> tuple[str, Callable[[], None]] | str:
+    """A fresh database on the PostgreSQL server and how to drop it, or why there is none."""
     admin = POSTGRES_SERVER.replace("postgresql+psycopg://", "postgresql://")
     name = f"cg_bench_{uuid.uuid4().hex[:8]}"
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=3) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError:
-        return None
+    except psycopg.OperationalError as error:
+        return f"PostgreSQL is unreachable at {admin}: {str(error).strip()}"
 
     def drop() -> None:
         with psycopg.connect(admin, autocommit=True) as connection:
@@ -353,10 +405,35 @@ def postgres_database() -> tuple[str, Callable[[], None]] | None:
     return POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + name, drop
 
 
+async def postgres_scenarios(seconds: float) -> list[Sample]:
+    """product.upsert and batches on a fresh PostgreSQL database, dropped at the end; none
+    (and why, on stderr) when the server is unreachable."""
+    postgres = postgres_database()
+    if isinstance(postgres, str):
+        print(f"PostgreSQL scenarios not run: {postgres}", file=sys.stderr)
+        return []
+    url, drop = postgres
+    try:
+        server = Server(url)
+        try:
+            name = "product.upsert (PostgreSQL)"
+            single = progress(await product_upserts(server, seconds, name))
+            return [single, progress(await batches(server, seconds, "batch (PostgreSQL)"))]
+        finally:
+            server.stop()
+    finally:
+        drop()
+
+
 def progress(sample: Sample) -> Sample:
     """Report a finished scenario on stderr (the table comes at the end, on stdout)."""
     print(f"  {sample.name}: {sample.rate:.1f}/s over {sample.seconds:.1f} s", file=sys.stderr)
     return sample
+
+
+def rate(sample: Sample | None) -> str:
+    """A scenario's events/s for the RESULT line, `na` when it did not run."""
+    return "na" if sample is None else f"{sample.rate:.1f}"
 
 
 def row(sample: Sample) -> str:
@@ -372,6 +449,8 @@ async def main(quick: bool) -> None:
     seconds = 5.0 if quick else 20.0
     flood_seconds = 3.0 if quick else 10.0
     rows: list[Sample] = []
+    print("in-process profile (bench/profile.py)", file=sys.stderr)
+    profile_table, cpu_ms = in_process_profile()
     with tempfile.TemporaryDirectory() as folder:
         server = Server(f"sqlite:///{folder}/bench.db")
         try:
@@ -379,23 +458,20 @@ async def main(quick: bool) -> None:
             single = progress(await product_upserts(server, seconds, "product.upsert (SQLite)"))
             batch = progress(await batches(server, seconds))
             dry = progress(await dry_runs(server, seconds))
+            unchanged = progress(await unchanged_resends(server, seconds))
             idle = progress(await reads(server, flood_seconds, "reads, idle"))
             rss_before = server.rss_mb()
             flooded, during = await flood(server, flood_seconds, 2000)
             rss_after = server.rss_mb()
         finally:
             server.stop()
-    rows += [control_sample, single, batch, dry, idle, flooded, during]
-    postgres = postgres_database()
-    if postgres is not None:
-        url, drop = postgres
-        pg_server = Server(url)
-        try:
-            rows.append(await product_upserts(pg_server, seconds, "product.upsert (PostgreSQL)"))
-        finally:
-            pg_server.stop()
-            drop()
+    rows += [control_sample, single, batch, dry, unchanged, idle, flooded, during]
+    on_postgres = await postgres_scenarios(seconds)
+    rows += on_postgres
+    pg_single, pg_batch = on_postgres or (None, None)
 
+    if profile_table:
+        print(profile_table + "\n")
     print(f"machine: {os.cpu_count()} cores; quick={quick}; concurrency={CONCURRENCY}")
     print(
         "| scenario                         | events/s  | p50 ms   | p99 ms   | 200s    | other |"
@@ -420,11 +496,14 @@ async def main(quick: bool) -> None:
         f"flood_accepted_ratio={accepted / 100:.3f} "
         f"flood_429_p99_ms={flooded.percentile(99, 429):.1f} "
         f"read_p99_ratio={during.percentile(99) / idle_p99:.2f} flood_5xx={five_xx} "
-        f"rss_growth_mb={rss_after - rss_before:.1f}"
+        f"rss_growth_mb={rss_after - rss_before:.1f} "
+        + " ".join(f"{key}={value}" for key, value in cpu_ms.items())
+        + f" pg_upsert_eps={rate(pg_single)} pg_batch_eps={rate(pg_batch)} "
+        f"unchanged_eps={unchanged.rate:.1f}"
     )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short runs (under 90 s in all)")
+    parser.add_argument("--quick", action="store_true", help="short runs (a few minutes in all)")
     asyncio.run(main(parser.parse_args().quick))

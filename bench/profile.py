@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any
 
 from run import envelope  # bench/run.py: the payloads the HTTP benchmark sends
 
+from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.catalog.organizations import ensure_organization
-from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.results import EventStatus
@@ -96,21 +96,23 @@ def gateway_on_sqlite() -> Iterator[tuple[EventGateway, SourceProfile]]:
     built from settings as `serve` builds it (caches included), without ecommerce."""
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(database_url=f"sqlite:///{folder}/profile.db", ecommerce_url=None)
-        database = Database.from_settings(settings)
+        services = bootstrap(settings)
         try:
-            upgrade(database)
-            with database.unit_of_work() as session:
+            upgrade(services.database)
+            with services.database.unit_of_work() as session:
                 ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
                 create_source(
-                    session, SOURCE, transformer="canonical", rate="1000000/second", burst=10**6
+                    session,
+                    SOURCE,
+                    transformer="canonical",
+                    installed=services.transformers.origins(),
+                    rate="1000000/second",
+                    burst=10**6,
                 )
-            gateway = EventGateway.from_settings(database, settings)
-            try:
-                yield gateway, gateway.profile_by_slug(SOURCE)
-            finally:
-                gateway.close()
+            gateway = services.gateway
+            yield gateway, gateway.profile_by_slug(SOURCE)
         finally:
-            database.dispose()
+            services.close()
 
 
 def events(first: int, count: int, revision: int, at_second: int) -> list[Envelope]:

@@ -19,6 +19,10 @@ from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
 from catalog_gateway.sources.models import Source
 from catalog_gateway.sources.service import create_source
+from catalog_gateway.transformers.registry import TransformerRegistry
+
+INSTALLED = frozenset(TransformerRegistry().origins())
+"""The transformers installed as packages (entry points), for `create_source`."""
 
 
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -29,7 +33,9 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
 def make_source(session: Session, slug: str = "exec-ed") -> Source:
     """A source with every event type allowed, and the MITx organization known."""
     ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-    source, _ = create_source(session, slug, transformer="canonical", rate="50/second", burst=100)
+    source, _ = create_source(
+        session, slug, transformer="canonical", installed=INSTALLED, rate="50/second", burst=100
+    )
     return source
 
 

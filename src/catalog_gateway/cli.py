@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from catalog_gateway.auth.keys import issue_key, revoke_key
+from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.catalog.clock import reset_clock
 from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.cli_ingest import ingest_command
@@ -25,11 +26,12 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import is_up_to_date, upgrade
 from catalog_gateway.errors import CatalogGatewayError
 from catalog_gateway.events.log import purge as purge_events
-from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.observability.logging import configure_logging
 from catalog_gateway.observability.metrics import multiprocess_directory
 from catalog_gateway.settings import get_settings
 from catalog_gateway.sources import service as sources_service
+from catalog_gateway.transformers.mapping import MappingFileError
+from catalog_gateway.transformers.registry import TransformerRegistry
 
 app = typer.Typer(help="Catalog Gateway: the course catalog and its gateway.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -154,11 +156,16 @@ def sources_create(
 ) -> None:
     """Create a source and print its API key (shown this once only)."""
     settings = get_settings()
+    try:
+        installed = TransformerRegistry(settings.mappings_dir).origins()
+    except MappingFileError as error:
+        raise _fail("; ".join(error.problems)) from error
     source, key = _run(
         lambda session: sources_service.create_source(
             session,
             slug,
             transformer=transformer,
+            installed=installed,
             rate=rate if rate is not None else settings.default_rate,
             burst=burst if burst is not None else settings.default_burst,
             event_types=_split(events),
@@ -342,19 +349,16 @@ def events_replay(
     as_json: JsonOption = False,
 ) -> None:
     """Run a stored event that failed retryably again (it resumes at the failed step)."""
-    database = _database()
+    services = bootstrap()
     try:
-        if not is_up_to_date(database):
+        if not is_up_to_date(services.database):
             raise _fail("the database is not migrated: run `catalog-gateway db upgrade` first")
-        gateway = EventGateway.from_settings(database, get_settings())
-        try:
-            handled = gateway.replay(gateway.profile_by_slug(source), event_id)
-        finally:
-            gateway.close()
+        gateway = services.gateway
+        handled = gateway.replay(gateway.profile_by_slug(source), event_id)
     except CatalogGatewayError as error:
         raise _fail(error.message) from error
     finally:
-        database.dispose()
+        services.close()
     answer = handled.answer
     if as_json:
         typer.echo(answer.model_dump_json())

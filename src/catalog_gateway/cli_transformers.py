@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
+from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.db.base import utcnow
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import is_up_to_date, upgrade
@@ -39,7 +40,7 @@ from catalog_gateway.ingest.readers import (
 from catalog_gateway.settings import Settings, get_settings
 from catalog_gateway.transformers.base import Transformer
 from catalog_gateway.transformers.mapping import MappingFileError, MappingTransformer, load_mapping
-from catalog_gateway.transformers.registry import TransformerRegistry, list_transformers
+from catalog_gateway.transformers.registry import TransformerRegistry
 
 EXIT_ERRORS = 1
 EXIT_UNUSABLE = 2  # a bad mapping file, an unknown transformer or source, an unreadable sample
@@ -77,7 +78,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, for script
 def list_command(as_json: JsonOption = False) -> None:
     """The transformers sources can name: installed ones and the mapping files' ones."""
     try:
-        transformers = list_transformers()
+        transformers = TransformerRegistry(get_settings().mappings_dir).describe()
     except MappingFileError as error:
         raise _unusable(*error.problems) from error
     if as_json:
@@ -274,12 +275,11 @@ def _check_all(
     lookups of the catalog's rows find there is left out, and listed as skipped."""
     offline = skipped_because is not None
     try:
-        gateway = EventGateway.from_settings(database, settings)
+        trial = _TrialRegistry(request.trial) if request.trial is not None else None
+        gateway = bootstrap(settings, database=database, transformers=trial).gateway
     except MappingFileError as error:
         raise _unusable(*error.problems) from error
     try:
-        if request.trial is not None:
-            gateway.transformers = _TrialRegistry(request.trial)
         profile = _profile(gateway, request, skipped_because)
         try:
             transformer = gateway.transformers.get(profile.transformer)

@@ -31,6 +31,7 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source, get_source
 from tests.factories import (
+    INSTALLED,
     at,
     course_input,
     degree_input,
@@ -125,7 +126,12 @@ def catalog(database: Database) -> Catalog:
         exec_ed = make_source(session)
         ensure_organization(session, "HarvardX", "Harvard University")
         bootcamps, _ = create_source(
-            session, "bootcamps", transformer="canonical", rate="10/second", burst=10
+            session,
+            "bootcamps",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="10/second",
+            burst=10,
         )
         ada = upsert_instructor(session, exec_ed, instructor_input()).entity
 
@@ -228,7 +234,12 @@ def keys(database: Database) -> Keys:
     """A live key of source `marketing-site`, an admin key, and a revoked source key."""
     with database.unit_of_work() as session:
         source, _ = create_source(
-            session, "marketing-site", transformer="canonical", rate="50/second", burst=100
+            session,
+            "marketing-site",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="50/second",
+            burst=100,
         )
         live = issue_key(session, source=source)
         admin = issue_key(session)

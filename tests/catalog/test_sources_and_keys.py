@@ -27,6 +27,7 @@ from catalog_gateway.sources.service import (
     map_organization_code,
     update_source,
 )
+from tests.factories import INSTALLED
 
 ALL_EVENT_TYPES = [event_type.value for event_type in EventType]
 
@@ -42,7 +43,13 @@ def new_source(
     """Create a source and return its first API key."""
     with database.unit_of_work() as session:
         _, issued = create_source(
-            session, slug, transformer="canonical", rate=rate, burst=burst, event_types=event_types
+            session,
+            slug,
+            transformer="canonical",
+            installed=INSTALLED,
+            rate=rate,
+            burst=burst,
+            event_types=event_types,
         )
         return issued.api_key
 
@@ -70,7 +77,9 @@ def test_create_source_accepts_slugs_of_2_to_64_lowercase_letters_digits_and_das
 )
 def test_create_source_refuses_a_malformed_slug(database: Database, slug: str) -> None:
     with pytest.raises(InvalidValueError) as raised, database.unit_of_work() as session:
-        create_source(session, slug, transformer="canonical", rate="50/second", burst=100)
+        create_source(
+            session, slug, transformer="canonical", installed=INSTALLED, rate="50/second", burst=100
+        )
     assert raised.value.code == ErrorCode.INVALID_REQUEST
     assert raised.value.field == "slug"
     assert source_count(database) == 0
@@ -79,7 +88,14 @@ def test_create_source_refuses_a_malformed_slug(database: Database, slug: str) -
 def test_create_source_refuses_a_slug_already_taken(database: Database) -> None:
     new_source(database, "exec-ed", rate="50/second")
     with pytest.raises(ConflictError) as raised, database.unit_of_work() as session:
-        create_source(session, "exec-ed", transformer="canonical", rate="1/second", burst=1)
+        create_source(
+            session,
+            "exec-ed",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="1/second",
+            burst=1,
+        )
     assert raised.value.code == ErrorCode.SOURCE_EXISTS
     with database.read() as session:
         source = get_source(session, "exec-ed")

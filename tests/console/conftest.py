@@ -24,6 +24,7 @@ from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source, map_organization_code
+from tests.factories import INSTALLED
 from tests.gateway.conftest import bearer, url_of
 from tests.gateway.payloads import bootcamp_product_payload, envelope
 from tests.lobs.conftest import exec_ed_product
@@ -47,11 +48,21 @@ def console_keys(database: Database) -> ConsoleKeys:
         ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
         ensure_organization(session, "HarvardX", "Harvard University")
         _, exec_ed = create_source(
-            session, "exec-ed", transformer="exec-ed-product-api", rate="1000/second", burst=1000
+            session,
+            "exec-ed",
+            transformer="exec-ed-product-api",
+            installed=INSTALLED,
+            rate="1000/second",
+            burst=1000,
         )
         map_organization_code(session, "exec-ed", "MIT", "MITx")
         _, bootcamps = create_source(
-            session, "bootcamps", transformer="canonical", rate="1000/second", burst=1000
+            session,
+            "bootcamps",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="1000/second",
+            burst=1000,
         )
         admin = issue_key(session)
     return ConsoleKeys(admin=admin.api_key, exec_ed=exec_ed.api_key, bootcamps=bootcamps.api_key)

@@ -18,6 +18,7 @@ from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source
 from tests.ecommerce.server import Ecommerce, ServerProcess, start_server
 from tests.ecommerce.support import Gateway, url_of
+from tests.factories import INSTALLED
 
 # Small on purpose: every failure test waits for the budget to run out.
 BUDGET_SECONDS = 3.0
@@ -63,7 +64,12 @@ def api_key(database: Database) -> str:
     with database.unit_of_work() as session:
         ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
         _, issued = create_source(
-            session, "exec-ed", transformer="canonical", rate="1000/second", burst=1000
+            session,
+            "exec-ed",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="1000/second",
+            burst=1000,
         )
     return issued.api_key
 

@@ -59,6 +59,7 @@ from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source, map_organization_code
 from tests.conftest import DATA_TABLES
+from tests.factories import INSTALLED
 from tests.fuzz.answers import (
     FINAL,
     PROBLEM_JSON,
@@ -457,7 +458,12 @@ def service(database: Database) -> Iterator[Service]:
     with database.unit_of_work() as session:
         ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
         _, issued = create_source(
-            session, SOURCE, transformer="canonical", rate="100000/second", burst=100_000
+            session,
+            SOURCE,
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="100000/second",
+            burst=100_000,
         )
         map_organization_code(session, SOURCE, "MIT", "MITx")
     app = create_app(

@@ -51,6 +51,7 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source, map_organization_code
+from tests.factories import INSTALLED
 from tests.fuzz.answers import (
     PROBLEM_JSON,
     assert_batch_answer,
@@ -183,11 +184,21 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     with database.unit_of_work() as session:
         ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
         _, issued = create_source(
-            session, SOURCE_SLUG, transformer="canonical", rate="100000/second", burst=100_000
+            session,
+            SOURCE_SLUG,
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="100000/second",
+            burst=100_000,
         )
         map_organization_code(session, SOURCE_SLUG, "MIT", "MITx")
         _, throttled = create_source(
-            session, "throttled", transformer="canonical", rate="1/hour", burst=1
+            session,
+            "throttled",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="1/hour",
+            burst=1,
         )
     app = create_app(_settings(url), database)
     with TestClient(app) as client:

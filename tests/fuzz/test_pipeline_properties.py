@@ -38,6 +38,7 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source, map_organization_code
+from tests.factories import INSTALLED
 from tests.gateway.conftest import bearer
 from tests.gateway.payloads import (
     course_payload,
@@ -250,7 +251,12 @@ def fresh_service(tmp_path_factory: pytest.TempPathFactory) -> ServiceFactory:
         with database.unit_of_work() as session:
             ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
             _, issued = create_source(
-                session, SOURCE, transformer="canonical", rate="100000/second", burst=100_000
+                session,
+                SOURCE,
+                transformer="canonical",
+                installed=INSTALLED,
+                rate="100000/second",
+                burst=100_000,
             )
             map_organization_code(session, SOURCE, "MIT", "MITx")
         app = create_app(Settings(database_url=url), database)

@@ -31,6 +31,7 @@ from catalog_gateway.cli import app as cli
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings, get_settings
 from catalog_gateway.sources.service import create_source, map_organization_code
+from tests.factories import INSTALLED
 from tests.gateway.payloads import COURSE_KEY
 
 PROBLEM_JSON = "application/problem+json"
@@ -137,11 +138,21 @@ def keys(database: Database) -> Keys:
         ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
         ensure_organization(session, "HarvardX", "Harvard University")
         _, exec_ed = create_source(
-            session, "exec-ed", transformer="canonical", rate="1000/second", burst=1000
+            session,
+            "exec-ed",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="1000/second",
+            burst=1000,
         )
         map_organization_code(session, "exec-ed", "MIT", "MITx")
         _, bootcamps = create_source(
-            session, "bootcamps", transformer="canonical", rate="1000/second", burst=1000
+            session,
+            "bootcamps",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="1000/second",
+            burst=1000,
         )
         admin = issue_key(session)
     return Keys(exec_ed=exec_ed.api_key, bootcamps=bootcamps.api_key, admin=admin.api_key)

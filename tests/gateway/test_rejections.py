@@ -10,6 +10,7 @@ from catalog_gateway.auth.keys import issue_key, revoke_key
 from catalog_gateway.catalog.models import Course, CourseRun, Instructor, Seat
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.sources.service import create_source, get_source
+from tests.factories import INSTALLED
 from tests.gateway.conftest import PROBLEM_JSON, Api, bearer
 from tests.gateway.payloads import (
     bootcamp_product_payload,
@@ -239,6 +240,7 @@ def test_event_type_not_allowed_for_the_source_is_403(api: Api) -> None:
             session,
             "course-only",
             transformer="canonical",
+            installed=INSTALLED,
             rate="100/second",
             burst=100,
             event_types=["course.upsert"],

@@ -27,6 +27,7 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source, map_organization_code
+from tests.factories import INSTALLED
 from tests.gateway.conftest import served, url_of
 from tests.gateway.payloads import product_payload
 
@@ -113,11 +114,18 @@ def source_keys(database: Database) -> dict[str, str]:
     with database.unit_of_work() as session:
         ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
         for slug, (rate, burst) in SOURCES.items():
-            _, key = create_source(session, slug, transformer="canonical", rate=rate, burst=burst)
+            _, key = create_source(
+                session, slug, transformer="canonical", installed=INSTALLED, rate=rate, burst=burst
+            )
             map_organization_code(session, slug, "MIT", "MITx")
             keys[slug] = key.api_key
         _, key = create_source(
-            session, "bootcamps", transformer="canonical", rate="1000/second", burst=1000
+            session,
+            "bootcamps",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="1000/second",
+            burst=1000,
         )
         keys["bootcamps"] = key.api_key
     return keys

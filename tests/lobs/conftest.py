@@ -25,6 +25,7 @@ from catalog_gateway.events.types import EventType
 from catalog_gateway.ingest.readers import detect_format, read_records
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source, map_organization_code
+from tests.factories import INSTALLED
 from tests.gateway.conftest import bearer, url_of
 from tests.gateway.payloads import envelope
 
@@ -124,16 +125,31 @@ def lob_keys(database: Database) -> LobKeys:
         ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
         ensure_organization(session, "HarvardX", "Harvard University")
         _, exec_ed = create_source(
-            session, "exec-ed", transformer="exec-ed-product-api", rate="1000/second", burst=1000
+            session,
+            "exec-ed",
+            transformer="exec-ed-product-api",
+            installed=INSTALLED,
+            rate="1000/second",
+            burst=1000,
         )
         map_organization_code(session, "exec-ed", "MIT", "MITx")
         map_organization_code(session, "exec-ed", "HARVARD", "HarvardX")
         _, discovery = create_source(
-            session, "discovery", transformer="discovery-csv", rate="1000/second", burst=1000
+            session,
+            "discovery",
+            transformer="discovery-csv",
+            installed=INSTALLED,
+            rate="1000/second",
+            burst=1000,
         )
         map_organization_code(session, "discovery", "MIT", "MITx")
         _, degrees = create_source(
-            session, "degrees", transformer="degree-csv", rate="1000/second", burst=1000
+            session,
+            "degrees",
+            transformer="degree-csv",
+            installed=INSTALLED,
+            rate="1000/second",
+            burst=1000,
         )
     return LobKeys(exec_ed=exec_ed.api_key, discovery=discovery.api_key, degrees=degrees.api_key)
 

@@ -24,6 +24,7 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source, map_organization_code
+from tests.factories import INSTALLED
 from tests.gateway.conftest import PROBLEM_JSON, bearer, url_of
 
 AppFactory = Callable[..., FastAPI]
@@ -78,7 +79,13 @@ def add_source(
         ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
         ensure_organization(session, "HarvardX", "Harvard University")
         _, key = create_source(
-            session, slug, transformer="canonical", rate=rate, burst=burst, event_types=events
+            session,
+            slug,
+            transformer="canonical",
+            installed=INSTALLED,
+            rate=rate,
+            burst=burst,
+            event_types=events,
         )
         map_organization_code(session, slug, "MIT", "MITx")
     return key.api_key

@@ -38,7 +38,6 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import Settings, get_settings
 from catalog_gateway.sources.service import create_source
-from catalog_gateway.transformers import registry
 from tests.gateway.conftest import Api, Keys, bearer, url_of
 from tests.gateway.payloads import (
     COURSE_KEY,
@@ -914,18 +913,21 @@ def mapped_source(
     (directory / "bootcamps.yaml").write_text(BOOTCAMPS_MAPPING)
     monkeypatch.setenv("CATALOG_GATEWAY_MAPPINGS_DIR", str(directory))
     get_settings.cache_clear()
-    registry.reset()
     with database.unit_of_work() as session:
         ensure_organization(session, "FlatironX", "Flatiron School")
         _, key = create_source(
-            session, "bootcamps", transformer="bootcamps", rate="1000/second", burst=1000
+            session,
+            "bootcamps",
+            transformer="bootcamps",
+            installed=["bootcamps"],
+            rate="1000/second",
+            burst=1000,
         )
     settings = Settings(database_url=url_of(database), mappings_dir=directory, redis_url=None)
     with TestClient(create_app(settings, database)) as client:
         yield client, key.api_key
     monkeypatch.delenv("CATALOG_GATEWAY_MAPPINGS_DIR")
     get_settings.cache_clear()
-    registry.reset()
 
 
 def test_nul_characters_name_the_field_sent_and_the_canonical_field_it_maps_to(

@@ -1,4 +1,4 @@
-"""Fixtures: an operator's mappings directory, seen by the process's transformer registry."""
+"""Fixtures: an operator's mappings directory, seen by the registries built after it is set."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from catalog_gateway.settings import get_settings
-from catalog_gateway.transformers import registry
 
 BOOTCAMPS_MAPPING = """\
 name: bootcamps
@@ -40,13 +39,11 @@ events:
 
 @pytest.fixture
 def mappings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """CATALOG_GATEWAY_MAPPINGS_DIR set to an empty directory; the registry rebuilt around it."""
+    """CATALOG_GATEWAY_MAPPINGS_DIR set to an empty directory (registries built now read it)."""
     directory = tmp_path / "mappings"
     directory.mkdir()
     monkeypatch.setenv("CATALOG_GATEWAY_MAPPINGS_DIR", str(directory))
     get_settings.cache_clear()
-    registry.reset()
     yield directory
     monkeypatch.delenv("CATALOG_GATEWAY_MAPPINGS_DIR")
     get_settings.cache_clear()
-    registry.reset()

@@ -19,6 +19,8 @@ from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import get_settings
 from catalog_gateway.sources.service import create_source, map_organization_code
+from catalog_gateway.transformers.registry import TransformerRegistry
+from tests.factories import INSTALLED
 from tests.transformers.conftest import BOOTCAMPS_MAPPING
 
 BOOTCAMP = {
@@ -234,7 +236,14 @@ def bootcamps_source(database: Database) -> str:
     """A source that calls organization FX by its own code FlatironX."""
     with database.unit_of_work() as session:
         ensure_organization(session, "FX", "Flatiron School")
-        create_source(session, "bootcamps-lob", transformer="canonical", rate="5/second", burst=5)
+        create_source(
+            session,
+            "bootcamps-lob",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="5/second",
+            burst=5,
+        )
         map_organization_code(session, "bootcamps-lob", "FlatironX", "FX")
     return "bootcamps-lob"
 
@@ -303,8 +312,15 @@ def test_check_as_a_source_applies_ownership(
     tmp_path: Path, database: Database, catalog: str, bootcamps_source: str
 ) -> None:
     with database.unit_of_work() as session:
-        create_source(session, "other-lob", transformer="canonical", rate="5/second", burst=5)
-    gateway = EventGateway(database)
+        create_source(
+            session,
+            "other-lob",
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="5/second",
+            burst=5,
+        )
+    gateway = EventGateway(database, transformers=TransformerRegistry())
     course = {"external_id": "o-1", "organization": "FX", "number": "DS", "title": "Theirs"}
     sent = gateway.handle(
         gateway.profile_by_slug("other-lob"),
@@ -335,6 +351,7 @@ def test_check_as_a_source_alone_uses_its_transformer_and_event_types(
             session,
             "retire-only",
             transformer="canonical",
+            installed=INSTALLED,
             rate="5/second",
             burst=5,
             event_types=["product.retire"],

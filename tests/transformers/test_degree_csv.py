@@ -16,6 +16,7 @@ from catalog_gateway.settings import Settings
 from catalog_gateway.sources.service import create_source
 from catalog_gateway.transformers.builtin import degree_csv
 from catalog_gateway.transformers.mapping import MappingTransformer
+from tests.factories import INSTALLED
 from tests.transformers.support import post_event
 
 
@@ -119,7 +120,12 @@ def degrees_client(database: Database) -> Iterator[tuple[TestClient, str]]:
     with database.unit_of_work() as session:
         ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
         _, key = create_source(
-            session, "degrees", transformer="degree-csv", rate="1000/second", burst=1000
+            session,
+            "degrees",
+            transformer="degree-csv",
+            installed=INSTALLED,
+            rate="1000/second",
+            burst=1000,
         )
     url = database.url.render_as_string(hide_password=False)
     with TestClient(create_app(Settings(database_url=url), database)) as client:

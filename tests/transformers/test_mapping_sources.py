@@ -24,7 +24,12 @@ def bootcamps(mappings_dir: Path, database: Database) -> Iterator[tuple[TestClie
     with database.unit_of_work() as session:
         ensure_organization(session, "FlatironX", "Flatiron School")
         _, key = create_source(
-            session, "bootcamps", transformer="bootcamps", rate="1000/second", burst=1000
+            session,
+            "bootcamps",
+            transformer="bootcamps",
+            installed=["bootcamps"],
+            rate="1000/second",
+            burst=1000,
         )
     url = database.url.render_as_string(hide_password=False)
     settings = Settings(database_url=url, mappings_dir=mappings_dir)

@@ -18,6 +18,7 @@ from catalog_gateway.sources.service import create_source
 from catalog_gateway.transformers import registry
 from catalog_gateway.transformers.base import Provenance, Transformer, TransformResult
 from catalog_gateway.transformers.canonical import CanonicalTransformer
+from tests.factories import INSTALLED
 from tests.transformers.support import post_event, sample_cohort
 
 
@@ -85,14 +86,15 @@ class ExplodingTransformer:
 
 
 def test_canonical_transformer_is_installed_through_its_entry_point() -> None:
-    assert "canonical" in registry.available_transformers()
-    assert isinstance(registry.get_transformer("canonical"), CanonicalTransformer)
-    assert isinstance(registry.get_transformer("canonical"), Transformer)
+    installed = registry.TransformerRegistry()
+    assert "canonical" in installed.origins()
+    assert isinstance(installed.get("canonical"), CanonicalTransformer)
+    assert isinstance(installed.get("canonical"), Transformer)
 
 
 def test_unknown_transformer_is_a_clear_error() -> None:
     with pytest.raises(NotFoundError) as raised:
-        registry.get_transformer("nope")
+        registry.TransformerRegistry().get("nope")
     assert raised.value.code is ErrorCode.UNKNOWN_TRANSFORMER
     assert "canonical" in raised.value.message
 
@@ -118,17 +120,23 @@ def bootcamp_client(
         "exploding": ExplodingTransformer(),
     }
     monkeypatch.setattr(registry.TransformerRegistry, "get", lambda _self, name: transformers[name])
-    monkeypatch.setattr(
-        "catalog_gateway.sources.service.available_transformers",
-        lambda: dict.fromkeys(transformers, "test"),
-    )
     with database.unit_of_work() as session:
         ensure_organization(session, "FlatironX", "Flatiron School")
         _, bootcamps = create_source(
-            session, "bootcamps", transformer="bootcamps", rate="50/second", burst=10
+            session,
+            "bootcamps",
+            transformer="bootcamps",
+            installed=["bootcamps"],
+            rate="50/second",
+            burst=10,
         )
         _, exploding = create_source(
-            session, "exploding", transformer="exploding", rate="50/second", burst=10
+            session,
+            "exploding",
+            transformer="exploding",
+            installed=["exploding"],
+            rate="50/second",
+            burst=10,
         )
     url = database.url.render_as_string(hide_password=False)
     client = TestClient(create_app(Settings(database_url=url), database))
@@ -197,5 +205,7 @@ def test_a_transformer_bug_is_a_transform_failure_not_a_500(
 
 def test_a_source_cannot_name_a_transformer_that_is_not_installed(database: Database) -> None:
     with database.unit_of_work() as session, pytest.raises(InvalidValueError) as raised:
-        create_source(session, "ghost", transformer="ghost", rate="1/second", burst=1)
+        create_source(
+            session, "ghost", transformer="ghost", installed=INSTALLED, rate="1/second", burst=1
+        )
     assert raised.value.code is ErrorCode.UNKNOWN_TRANSFORMER

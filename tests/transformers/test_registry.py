@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.errors import ErrorCode, NotFoundError
 from catalog_gateway.events.types import EventType
+from catalog_gateway.settings import get_settings
 from catalog_gateway.transformers import registry
 from catalog_gateway.transformers.mapping import MappingFileError, MappingTransformer
 from catalog_gateway.transformers.registry import TransformerRegistry
@@ -91,8 +93,14 @@ def test_a_transformer_that_cannot_be_loaded_is_listed_with_its_problem(
     assert info.problem == "ModuleNotFoundError: No module named 'nowhere'"
 
 
-def test_the_process_registry_reads_the_mappings_dir_setting(mappings_dir: Path) -> None:
+def test_bootstrap_builds_the_registry_from_the_mappings_dir_setting(mappings_dir: Path) -> None:
     (mappings_dir / "bootcamps.yaml").write_text(BOOTCAMPS_MAPPING)
-    assert registry.available_transformers()["bootcamps"].startswith("file ")
-    assert registry.get_transformer("bootcamps").name == "bootcamps"
-    assert {info.name for info in registry.list_transformers()} >= {"bootcamps", *BUILT_IN}
+    services = bootstrap(get_settings())
+    try:
+        transformers = services.transformers
+        assert transformers.origins()["bootcamps"].startswith("file ")
+        assert transformers.get("bootcamps").name == "bootcamps"
+        assert {info.name for info in transformers.describe()} >= {"bootcamps", *BUILT_IN}
+        assert services.gateway.transformers is transformers
+    finally:
+        services.close()

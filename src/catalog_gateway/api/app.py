@@ -17,26 +17,25 @@ from catalog_gateway.api.request_observation import RequestObservability
 from catalog_gateway.api.routers import bench, catalog, events, health
 from catalog_gateway.api.routers.metrics import router as metrics_router
 from catalog_gateway.auth.cache import PrincipalCache
+from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.console import mount_console
 from catalog_gateway.db.engine import Database
-from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.observability.logging import configure_logging
 from catalog_gateway.observability.metrics import process_stopped
-from catalog_gateway.settings import Settings, get_settings
+from catalog_gateway.settings import Settings
 from catalog_gateway.throttling.limiter import RateLimiter
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """The service, on the given settings (default: the environment's) and database."""
-    settings = settings or get_settings()
-    database = database or Database.from_settings(settings)
+    services = bootstrap(settings, database=database)
+    settings = services.settings
     configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        gateway.close()
-        database.dispose()
+        services.close()
         process_stopped()
 
     app = FastAPI(
@@ -46,9 +45,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.database = database
-    gateway = EventGateway.from_settings(database, settings)
-    app.state.gateway = gateway
+    app.state.database = services.database
+    app.state.gateway = services.gateway
     app.state.principals = PrincipalCache(settings.auth_cache_seconds)
     app.state.limiter = RateLimiter(settings.redis_url)
     app.state.write_gate = WriteGate(settings.max_in_flight_writes, settings.overload_wait_seconds)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from catalog_gateway.caching import ExpiringCache
 from catalog_gateway.catalog.organizations import OrganizationCache
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
-from catalog_gateway.connectors.ecommerce import EcommerceClient, ecommerce_client_from_settings
+from catalog_gateway.connectors.ecommerce import EcommerceClient
 from catalog_gateway.db.base import utcnow
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import (
@@ -50,11 +50,10 @@ from catalog_gateway.gateway.sanitize import sanitize
 from catalog_gateway.gateway.trace import StepSpec, Trace
 from catalog_gateway.gateway.validation import Finding, validate
 from catalog_gateway.pointers import pointer
-from catalog_gateway.settings import Settings
 from catalog_gateway.sources.models import Source
 from catalog_gateway.text import nul_places
 from catalog_gateway.transformers.base import Provenance, Transformer, TransformResult
-from catalog_gateway.transformers.registry import TransformerRegistry, default_registry
+from catalog_gateway.transformers.registry import TransformerRegistry
 
 TRANSFORM = StepSpec("transform", System.GATEWAY, None)
 VALIDATE = StepSpec("validate", System.GATEWAY, None)
@@ -102,10 +101,10 @@ class EventGateway:
         ecommerce: EcommerceClient | None = None,
         ecommerce_budget: float = 10.0,
         profile_ttl: float = 0.0,
-        transformers: TransformerRegistry | None = None,
+        transformers: TransformerRegistry,
     ) -> None:
         self.database = database
-        self.transformers = transformers or default_registry()
+        self.transformers = transformers
         # Sources change rarely (`sources update`); each event must not cost a lookup.
         self._profiles: ExpiringCache[int, SourceProfile | None] = ExpiringCache(profile_ttl)
         self.organizations: OrganizationCache = ExpiringCache(profile_ttl)
@@ -114,19 +113,6 @@ class EventGateway:
         self.ecommerce_budget = ecommerce_budget
         self._vocabulary: Vocabulary | None = None
         self._publisher: EcommercePublisher | None = None
-
-    @classmethod
-    def from_settings(cls, database: Database, settings: Settings) -> EventGateway:
-        """The gateway the settings describe (ecommerce included, when configured)."""
-        return cls(
-            database,
-            lease=timedelta(seconds=settings.event_lease_seconds),
-            ecommerce=ecommerce_client_from_settings(settings),
-            ecommerce_budget=settings.ecommerce_budget_seconds,
-            profile_ttl=settings.auth_cache_seconds,
-            # Built now, so a bad mapping file stops the service at startup.
-            transformers=TransformerRegistry(settings.mappings_dir),
-        )
 
     def close(self) -> None:
         """Close connections to external systems."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from limits import parse_many
 from sqlalchemy import select
@@ -20,7 +20,6 @@ from catalog_gateway.errors import (
 )
 from catalog_gateway.events.types import EventType
 from catalog_gateway.sources.models import SLUG_PATTERN, Source, SourceOrganizationCode
-from catalog_gateway.transformers.registry import available_transformers
 
 
 def get_source(session: Session, slug: str) -> Source:
@@ -38,17 +37,18 @@ def create_source(
     transformer: str,
     rate: str,
     burst: int,
+    installed: Collection[str],
     event_types: Sequence[str] | None = None,
     name: str | None = None,
 ) -> tuple[Source, IssuedKey]:
-    """A new source and its first API key (the only time the key is shown)."""
+    """A new source and its first API key (the only time the key is shown); `installed`: the
+    names of the transformers it may name (`TransformerRegistry.origins()`)."""
     if not re.fullmatch(SLUG_PATTERN, slug):
         raise InvalidValueError(
             f"source slug {slug!r} must be 2 to 64 characters of a-z, 0-9 and '-'",
             code=ErrorCode.INVALID_REQUEST,
             field="slug",
         )
-    installed = available_transformers()
     if transformer not in installed:
         raise InvalidValueError(
             f"no transformer {transformer!r} is installed; installed: "

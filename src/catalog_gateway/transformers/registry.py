@@ -7,8 +7,8 @@ A package adds a transformer by declaring, in its `pyproject.toml`:
 
 An operator adds one without code by putting a mapping file (`*.yaml`, named by its `name:`)
 in the directory `CATALOG_GATEWAY_MAPPINGS_DIR`. Mapping files are read when the registry is
-built (`configure`, at startup, or on first use); a bad file or a name used twice is an error
-then.
+built (by `bootstrap`, at startup); a bad file or a name used twice is an error then. There is
+no process-wide registry: whoever needs one is given it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 
 from catalog_gateway.errors import ErrorCode, NotFoundError
 from catalog_gateway.events.types import EventType
-from catalog_gateway.settings import get_settings
 from catalog_gateway.transformers.base import Transformer
 from catalog_gateway.transformers.mapping import MappingFileError, load_mapping
 
@@ -107,42 +106,6 @@ class TransformerRegistry:
                 )
             self._files[transformer.name] = path
             self._loaded[transformer.name] = transformer
-
-
-_default: TransformerRegistry | None = None
-
-
-def configure(mappings_dir: Path | None) -> TransformerRegistry:
-    """Build the process's registry now, so a bad mapping file fails at startup."""
-    global _default
-    _default = TransformerRegistry(mappings_dir)
-    return _default
-
-
-def reset() -> None:
-    """Forget the process's registry; the next use builds it again from the settings."""
-    global _default
-    _default = None
-
-
-def default_registry() -> TransformerRegistry:
-    """The process's registry; built from the settings on first use unless configured."""
-    return _default if _default is not None else configure(get_settings().mappings_dir)
-
-
-def available_transformers() -> dict[str, str]:
-    """Transformer names → where they come from."""
-    return default_registry().origins()
-
-
-def get_transformer(name: str) -> Transformer:
-    """The transformer registered as `name` (made once per process)."""
-    return default_registry().get(name)
-
-
-def list_transformers() -> list[TransformerInfo]:
-    """Every transformer with its origin and event types."""
-    return default_registry().describe()
 
 
 def _entry_point_origin(point: EntryPoint) -> str:

@@ -14,6 +14,7 @@ from catalog_gateway.events.models import EventRecord
 from catalog_gateway.observability.metrics import throttled_by_source
 from catalog_gateway.sources.service import create_source
 from tests.console.conftest import Browser, bootcamp_event, degree_event, exec_ed_event
+from tests.factories import INSTALLED
 from tests.gateway.conftest import bearer
 
 BAD_CARD_URL = "aHR0cHM6Ly9pbWFnZXM*invalid"
@@ -40,11 +41,16 @@ def cells(page: str, row_attribute: str) -> list[str]:
     return [" ".join(re.sub(r"<[^>]+>", " ", part).split()) for part in parts]
 
 
-def sent(admin: Browser, *events: tuple[str, dict[str, object]]) -> None:
-    """Each (key, event) sent by its source; every one gets an answer."""
-    for key, event in events:
+# The HTTP status of each answer the tests expect (DESIGN §6).
+ANSWER_HTTP_STATUS = {"applied": 200, "unchanged": 200, "rejected": 422}
+
+
+def sent(admin: Browser, *events: tuple[str, dict[str, object], str]) -> None:
+    """Each (key, event, expected answer status) sent by its source, answered as expected."""
+    for key, event, status in events:
         response = admin.send(key, event)
-        assert response.status_code in (200, 422), response.text
+        assert response.status_code == ANSWER_HTTP_STATUS[status], response.text
+        assert response.json()["status"] == status, response.text
 
 
 def test_events_are_listed_newest_first_and_filtered_by_source_type_status_and_time(
@@ -53,10 +59,10 @@ def test_events_are_listed_newest_first_and_filtered_by_source_type_status_and_t
     keys = admin.keys
     sent(
         admin,
-        (keys.bootcamps, bootcamp_event("bc-1")),
-        (keys.exec_ed, exec_ed_event("dsl-bad-card", cardUrl=BAD_CARD_URL)),
-        (keys.bootcamps, degree_event("deg-1")),
-        (keys.exec_ed, exec_ed_event("dsl-1")),
+        (keys.bootcamps, bootcamp_event("bc-1"), "applied"),
+        (keys.exec_ed, exec_ed_event("dsl-bad-card", cardUrl=BAD_CARD_URL), "rejected"),
+        (keys.bootcamps, degree_event("deg-1"), "applied"),
+        (keys.exec_ed, exec_ed_event("dsl-1"), "applied"),
     )
     an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
@@ -82,7 +88,11 @@ def test_events_are_paged_from_the_newest_with_a_cursor(
     admin: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(routes, "EVENTS_PAGE_SIZE", 2)
-    sent(admin, *((admin.keys.bootcamps, bootcamp_event(f"bc-{n}")) for n in range(5)))
+    sent(
+        admin,
+        (admin.keys.bootcamps, bootcamp_event("bc-0"), "applied"),
+        *((admin.keys.bootcamps, bootcamp_event(f"bc-{n}"), "unchanged") for n in range(1, 5)),
+    )
 
     seen: list[str] = []
     response = admin.get("/events", source="bootcamps")
@@ -106,7 +116,9 @@ def test_an_unknown_filter_value_is_a_page_saying_so(admin: Browser) -> None:
 def test_a_rejected_event_shows_its_failed_step_and_marks_the_field_in_both_payloads(
     admin: Browser,
 ) -> None:
-    sent(admin, (admin.keys.exec_ed, exec_ed_event("dsl-bad-card", cardUrl=BAD_CARD_URL)))
+    sent(
+        admin, (admin.keys.exec_ed, exec_ed_event("dsl-bad-card", cardUrl=BAD_CARD_URL), "rejected")
+    )
 
     page = admin.get(detail_path(admin, "dsl-bad-card")).text
 
@@ -126,7 +138,7 @@ def test_a_rejected_event_shows_its_failed_step_and_marks_the_field_in_both_payl
 def test_a_field_the_source_left_out_marks_the_nearest_part_it_sent(admin: Browser) -> None:
     event = exec_ed_event("dsl-no-variant-end")
     del event["payload"]["variant"]["endDate"]
-    sent(admin, (admin.keys.exec_ed, event))
+    sent(admin, (admin.keys.exec_ed, event, "rejected"))
 
     page = admin.get(detail_path(admin, "dsl-no-variant-end")).text
 
@@ -145,7 +157,7 @@ def test_an_event_that_does_not_exist_is_a_404_page(admin: Browser) -> None:
 def test_replaying_an_event_that_did_not_fail_changes_nothing_and_says_why(
     admin: Browser,
 ) -> None:
-    sent(admin, (admin.keys.bootcamps, bootcamp_event("bc-1")))
+    sent(admin, (admin.keys.bootcamps, bootcamp_event("bc-1"), "applied"))
     path = detail_path(admin, "bc-1")
 
     response = admin.submit(f"{path}/replay")
@@ -183,9 +195,9 @@ def test_the_dashboard_charts_the_last_hour_and_shows_the_breaker(admin: Browser
     keys = admin.keys
     sent(
         admin,
-        (keys.bootcamps, bootcamp_event("bc-1")),
-        (keys.bootcamps, bootcamp_event("bc-2")),
-        (keys.exec_ed, exec_ed_event("dsl-bad-card", cardUrl=BAD_CARD_URL)),
+        (keys.bootcamps, bootcamp_event("bc-1"), "applied"),
+        (keys.bootcamps, bootcamp_event("bc-2"), "unchanged"),
+        (keys.exec_ed, exec_ed_event("dsl-bad-card", cardUrl=BAD_CARD_URL), "rejected"),
     )
 
     page = admin.get("/").text
@@ -201,15 +213,15 @@ def test_sources_show_their_limits_activity_error_rate_and_429s(
 ) -> None:
     with database.unit_of_work() as session:
         _, issued = create_source(
-            session, "flood", transformer="canonical", rate="1/minute", burst=1
+            session, "flood", transformer="canonical", installed=INSTALLED, rate="1/minute", burst=1
         )
     throttled_before = throttled_by_source().get("flood", 0)
     answers = [admin.send(issued.api_key, bootcamp_event(f"f-{n}")).status_code for n in range(3)]
     assert answers == [200, 429, 429]
     sent(
         admin,
-        (admin.keys.exec_ed, exec_ed_event("dsl-1")),
-        (admin.keys.exec_ed, exec_ed_event("dsl-bad-card", cardUrl=BAD_CARD_URL)),
+        (admin.keys.exec_ed, exec_ed_event("dsl-1"), "applied"),
+        (admin.keys.exec_ed, exec_ed_event("dsl-bad-card", cardUrl=BAD_CARD_URL), "rejected"),
     )
 
     page = admin.get("/sources").text
@@ -239,7 +251,7 @@ def test_a_new_key_is_shown_once_and_works_until_it_is_revoked(admin: Browser) -
     key_id = re.search(r"\(id <code>(key_[0-9a-f]+)</code>\)", created.text)
     assert key_id
     assert created.headers["cache-control"] == "no-store"
-    assert _can_read_events(admin, new_key)
+    assert _reading_events(admin, new_key) == 200
     sources = admin.get("/sources").text
     assert new_key not in sources
     assert cells(sources, f'data-key="{key_id.group(1)}"')[2] == "live"
@@ -250,8 +262,8 @@ def test_a_new_key_is_shown_once_and_works_until_it_is_revoked(admin: Browser) -
     sources = admin.get("/sources").text
     assert f"Key {key_id.group(1)} of bootcamps is revoked." in sources
     assert cells(sources, f'data-key="{key_id.group(1)}"')[2].startswith("revoked")
-    assert not _can_read_events(admin, new_key)
-    assert _can_read_events(admin, admin.keys.bootcamps)
+    assert _reading_events(admin, new_key) == 401
+    assert _reading_events(admin, admin.keys.bootcamps) == 200
 
 
 def test_the_catalog_shows_courses_with_runs_status_seats_and_skus_and_the_degrees(
@@ -259,9 +271,9 @@ def test_the_catalog_shows_courses_with_runs_status_seats_and_skus_and_the_degre
 ) -> None:
     sent(
         admin,
-        (admin.keys.bootcamps, bootcamp_event("bc-1")),
-        (admin.keys.bootcamps, degree_event("deg-1")),
-        (admin.keys.exec_ed, exec_ed_event("dsl-1")),
+        (admin.keys.bootcamps, bootcamp_event("bc-1"), "applied"),
+        (admin.keys.bootcamps, degree_event("deg-1"), "applied"),
+        (admin.keys.exec_ed, exec_ed_event("dsl-1"), "applied"),
     )
 
     courses = admin.get("/catalog").text
@@ -295,8 +307,8 @@ def test_the_catalog_is_paged_with_a_cursor(
     monkeypatch.setattr(routes, "CATALOG_PAGE_SIZE", 1)
     sent(
         admin,
-        (admin.keys.bootcamps, bootcamp_event("bc-1")),
-        (admin.keys.exec_ed, exec_ed_event("dsl-1")),
+        (admin.keys.bootcamps, bootcamp_event("bc-1"), "applied"),
+        (admin.keys.exec_ed, exec_ed_event("dsl-1"), "applied"),
     )
 
     first = admin.get("/catalog").text
@@ -309,10 +321,9 @@ def test_the_catalog_is_paged_with_a_cursor(
     assert 'rel="next"' not in second
 
 
-def _can_read_events(admin: Browser, api_key: str) -> bool:
-    response = admin.client.get("/api/v1/events", headers=bearer(api_key))
-    assert response.status_code in (200, 401), response.text
-    return response.status_code == 200
+def _reading_events(admin: Browser, api_key: str) -> int:
+    """The HTTP status of GET /api/v1/events with `api_key`."""
+    return admin.client.get("/api/v1/events", headers=bearer(api_key)).status_code
 
 
 def _record(source_id: int, event_id: str, status: str, received_at: datetime) -> EventRecord:

@@ -12,8 +12,10 @@ from catalog_gateway.events.models import EventRecord
 from tests.gateway.conftest import PROBLEM_JSON, Api
 from tests.gateway.payloads import (
     COURSE_KEY,
+    GO_LIVE_RUN_0,
     RUN_KEYS,
     envelope,
+    expected_run_status,
     instructor_payload,
     product_payload,
     run_payload,
@@ -165,7 +167,11 @@ def test_all_or_nothing_batch_of_valid_events_applies_them_all(api: Api) -> None
     course = api.course()
     assert course is not None
     assert {run["key"] for run in course["course_runs"]} == {*RUN_KEYS, AUTUMN_KEY}
-    assert {run["status"] for run in course["course_runs"]} <= {"published", "reviewed"}
+    assert {run["key"]: run["status"] for run in course["course_runs"]} == {
+        RUN_KEYS[0]: expected_run_status(GO_LIVE_RUN_0),
+        RUN_KEYS[1]: "published",
+        AUTUMN_KEY: "published",  # no go-live date
+    }
     assert api.get("/degrees/masters-data-science").json()["courses"] == [COURSE_KEY]
     assert len(api.event_log()) == 4
 

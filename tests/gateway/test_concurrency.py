@@ -40,7 +40,8 @@ def test_concurrent_events_for_the_same_product_all_apply_once(api: Api, live_ur
 
     failures = [(r.status_code, r.text) for r in responses if r.status_code != 200]
     assert failures == []
-    assert {r.json()["status"] for r in responses} <= {"applied", "unchanged"}
+    # Each event changes the title the catalog holds, whatever order they are applied in.
+    assert [r.json()["status"] for r in responses] == ["applied"] * len(events)
     assert api.count(Course) == 1
     assert api.count(CourseRun) == 2
     assert api.count(Seat) == 2
@@ -51,7 +52,7 @@ def test_concurrent_events_for_the_same_product_all_apply_once(api: Api, live_ur
     assert sorted(run["key"] for run in course["course_runs"]) == sorted(RUN_KEYS)
     records = api.event_log()
     assert sorted(r["event_id"] for r in records) == sorted(e["event_id"] for e in events)
-    assert {(r["status"], r["attempts"]) for r in records} <= {("applied", 1), ("unchanged", 1)}
+    assert [(r["status"], r["attempts"]) for r in records] == [("applied", 1)] * len(events)
 
 
 def test_the_same_event_sent_twice_at_once_is_applied_once(api: Api, live_url: str) -> None:
@@ -110,10 +111,20 @@ def test_more_concurrent_events_than_pooled_connections_are_never_a_500(api: Api
         with ThreadPoolExecutor(len(events)) as pool:
             responses = list(pool.map(post, events))
 
-    codes = sorted(
-        {(r.status_code, r.json().get("status") or r.json().get("code")) for r in responses}
-    )
-    assert all(r.status_code in (200, 503) for r in responses), codes
-    shed = [r for r in responses if r.status_code == 503]
-    assert all(r.json()["code"] == "overloaded" and "Retry-After" in r.headers for r in shed), codes
+    # Which requests wait and which are shed depends on timing; each is exactly one of these.
+    applied = (200, "applied", None)
+    shed = (503, "overloaded", "1")
+    outcomes = [_outcome(response) for response in responses]
+    assert set(outcomes) <= {applied, shed}, outcomes
+    assert applied in outcomes, outcomes
     assert api.count(Course) == 1
+
+
+def _outcome(response: httpx.Response) -> tuple[int, str, str | None]:
+    """HTTP status, the answer's status or the problem's code, and Retry-After."""
+    body = response.json()
+    return (
+        response.status_code,
+        body.get("code", body["status"]),
+        response.headers.get("Retry-After"),
+    )

@@ -331,7 +331,7 @@ class _EventSet:
         culprit = self.envelopes[self.culprit].event_id
         for event in self.claimed:
             log.release(self.gateway.database, event.claim)
-        reason = f"rolled back: event {culprit} of this all_or_nothing batch was refused"
+        reason = f"event {culprit} of this all_or_nothing batch was refused"
         ran = {event.index: event for event in self.applied}
         for i, envelope in enumerate(self.envelopes):
             if i in self.handled:  # the culprit, or a replay of an earlier (still true) answer

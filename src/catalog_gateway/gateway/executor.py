@@ -76,6 +76,7 @@ def after_commit(
         _publication_phase(database, plan, context, trace, publishable)
     except SQLAlchemyError:
         published = sum(1 for r in trace.steps if r.name == "course_run.publish")
+        trace.annotate_rolled_back({"course_run.publish"}, "the catalog database failed")
         trace.skip_all(
             [step.spec for step in plan.publication[published:]], "the catalog database failed"
         )
@@ -147,13 +148,13 @@ def fail_catalog(
     failed: PlannedStep | None = None,
     reason: str | None = None,
 ) -> Execution:
-    """Mark the catalog steps that ran as rolled back and every later step as skipped."""
-    name = failed.spec.name if failed else "catalog"
-    trace.annotate_rolled_back(
-        {step.spec.name for step in plan.catalog}, reason or f"{name} failed"
-    )
+    """Mark the steps that ran in the rolled-back transaction (the catalog steps, and a
+    publication that joined them) as rolled back, and every later step as skipped."""
+    cause = reason or f"{failed.spec.name if failed else 'catalog'} failed"
+    undone = {step.spec.name for step in (*plan.catalog, *plan.publication)}
+    trace.annotate_rolled_back(undone, cause)
     remaining = plan.steps[plan.steps.index(failed) + 1 :] if failed else _not_run(plan, trace)
-    trace.skip_all([step.spec for step in remaining], reason or f"{name} failed")
+    trace.skip_all([step.spec for step in remaining], cause)
     return execution
 
 

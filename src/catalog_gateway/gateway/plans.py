@@ -394,6 +394,7 @@ def _publish_step(data: CourseRunInput, index: int) -> PlannedStep:
         outcome.target = f"course_run:{run.key}"
         before = run.status
         if publish(run, ctx.now):
+            ctx.db.flush()  # a refusal is this step's failure, not a later step's
             outcome.action = Action.UPDATED.value
             outcome.detail = f"status {before.value} → {run.status.value}"
         else:

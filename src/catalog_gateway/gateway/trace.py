@@ -60,11 +60,11 @@ class Trace:
         for spec in specs:
             self.add(spec, StepStatus.SKIPPED, detail)
 
-    def annotate_rolled_back(self, names: set[str], failed_step: str) -> None:
-        """Mark the catalog steps undone by the rollback after `failed_step` failed."""
+    def annotate_rolled_back(self, names: set[str], cause: str) -> None:
+        """Mark the steps named `names` that a rollback undid (`cause`: why it happened)."""
         for record in self.steps:
             if record.name in names and record.status is StepStatus.OK:
-                record.detail = f"rolled back: {failed_step} failed"
+                record.detail = f"rolled back: {cause}"
 
     def _record(self, spec: StepSpec, outcome: Outcome, started: float, status: StepStatus) -> None:
         self.steps.append(

@@ -60,7 +60,8 @@ _EVENT_ANSWERS: dict[int | str, dict[str, Any]] = {
         409: "stale, or conflict (event_id_reused, event_in_progress)",
         422: "rejected: the transform or validation failed; nothing was written",
         502: "failed at an external step; catalog writes committed, not published",
-        503: "failed: the catalog database failed; nothing was written, send it again",
+        503: "failed (catalog_write_failed): the catalog database failed; send the same event "
+        "again (the error says whether the catalog writes were kept)",
     }.items()
 }
 

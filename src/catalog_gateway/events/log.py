@@ -1,7 +1,8 @@
 """The event log: claiming an event's idempotency key, storing its answer, reading it back.
 
-(source, event_id) is the key. A new event is first *claimed* (stored `in_progress`) in a short
-transaction of its own, so a concurrent duplicate sees it and is answered 409
+(source, event_id) is the key. A new event is *claimed* (stored `in_progress`) in the
+transaction that applies it; when it also needs an external call, that transaction commits
+before the call, so a concurrent duplicate sees the claim and is answered 409
 `event_in_progress` instead of running twice. An `in_progress` record older than the lease is
 taken as left behind by a crashed process and may be claimed again (resumed).
 """
@@ -16,7 +17,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from catalog_gateway.catalog.pagination import Page, paginate
@@ -70,32 +70,48 @@ def payload_hash(event_type: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def claim(database: Database, source_id: int, envelope: Envelope, lease: timedelta) -> Claim:
-    """Claim the event's key for this request, or say why not."""
+def records_of(session: Session, source_id: int, event_ids: list[str]) -> dict[str, EventRecord]:
+    """The stored records of these event ids, by id: one query for a whole batch."""
+    if not event_ids:
+        return {}
+    found = session.scalars(
+        select(EventRecord).where(
+            EventRecord.source_id == source_id, EventRecord.event_id.in_(set(event_ids))
+        )
+    )
+    return {record.event_id: record for record in found}
+
+
+def claim(
+    session: Session,
+    records: dict[str, EventRecord],
+    source_id: int,
+    envelope: Envelope,
+    lease: timedelta,
+) -> Claim:
+    """Claim the event's key in `session`'s transaction (the one that applies the event), or
+    say why not. `records`: what `records_of` loaded, kept up to date here.
+
+    The claim commits with the event's writes: a concurrent request with the same key waits for
+    that commit (SQLite's single writer; PostgreSQL's unique index, whose violation makes the
+    engine run its transaction again, and then it finds this record)."""
     digest = payload_hash(envelope.event_type.value, envelope.payload)
-    try:
-        with database.unit_of_work() as session:
-            record = _find(session, source_id, envelope.event_id)
-            if record is None:
-                record = EventRecord(
-                    source_id=source_id,
-                    event_id=envelope.event_id,
-                    event_type=envelope.event_type.value,
-                    payload_hash=digest,
-                    raw_payload=envelope.payload,
-                    status=EventStatus.IN_PROGRESS.value,
-                    occurred_at=envelope.occurred_at,
-                )
-                session.add(record)
-                session.flush()
-                return Claim(ClaimKind.NEW, record.id)
-            return _claim_existing(record, digest, lease)
-    except IntegrityError:
-        # Another request inserted the same key between our read and our insert.
-        with database.read() as session:
-            record = _find(session, source_id, envelope.event_id)
-            assert record is not None
-            return _existing_without_resume(record, digest)
+    record = records.get(envelope.event_id)
+    if record is not None:
+        return _claim_existing(record, digest, lease)
+    record = EventRecord(
+        source_id=source_id,
+        event_id=envelope.event_id,
+        event_type=envelope.event_type.value,
+        payload_hash=digest,
+        raw_payload=envelope.payload,
+        status=EventStatus.IN_PROGRESS.value,
+        occurred_at=envelope.occurred_at,
+    )
+    session.add(record)
+    session.flush()
+    records[envelope.event_id] = record
+    return Claim(ClaimKind.NEW, record.id)
 
 
 def _claim_existing(record: EventRecord, digest: str, lease: timedelta) -> Claim:
@@ -110,14 +126,6 @@ def _claim_existing(record: EventRecord, digest: str, lease: timedelta) -> Claim
         record.updated_at = utcnow()
         return Claim(ClaimKind.RESUME, record.id, prior=prior)
     if status is EventStatus.IN_PROGRESS:
-        return Claim(ClaimKind.IN_PROGRESS, record.id)
-    return Claim(ClaimKind.REPLAY, record.id, _stored(record))
-
-
-def _existing_without_resume(record: EventRecord, digest: str) -> Claim:
-    if record.payload_hash != digest:
-        return Claim(ClaimKind.REUSED, record.id, _stored(record))
-    if record.status == EventStatus.IN_PROGRESS.value:
         return Claim(ClaimKind.IN_PROGRESS, record.id)
     return Claim(ClaimKind.REPLAY, record.id, _stored(record))
 

@@ -1,28 +1,35 @@
 """The event engine: one path for a single event and for a batch (a single event is a batch of
 one).
 
-    screen → claim → transform → one transaction [validate, plan, lock, catalog steps, and,
-    when no external call is needed, publication and the answers] → external steps →
-    publication → answers
+    screen → one transaction [load the event log rows of every event; per event: claim,
+    transform, validate, plan, lock, catalog steps, and, when no external call is needed,
+    publication and the stored answer] → per event with an external call: external steps,
+    publication, stored answer
 
-The policy decides how events share transactions:
-- `independent`: each event in a transaction of its own, as if sent alone;
-- `all_or_nothing`: every event in ONE transaction; if any is refused, it is rolled back, the
-  claims are released (nothing is written, not even the event log), the culprit is answered
-  with its errors and every other event `batch_aborted`. External steps and publication run
-  after the commit, per event, as for a single event.
+Every event of a request shares that one transaction; the policy decides what a refusal costs:
+- `independent`: each event runs in a savepoint of its own, so a refused event is rolled back
+  alone and its answer is stored beside the others'. If the transaction itself fails (the
+  database, not an event), each event is run again in a transaction of its own, which isolates
+  the one that fails.
+- `all_or_nothing`: if any event is refused, the transaction is rolled back: nothing is written
+  (not even the event log), the culprit is answered with its errors and every other event
+  `batch_aborted`.
+A unique-key race with another process (two requests creating one product) runs the
+transaction once more: the second time, the winner's rows are found.
 
 Events are applied dependency-first (DESIGN §4): instructors, then courses and products, then
 runs, then degrees, then retirements; within a group, and so always for one product, in the
 order given. Validation runs inside the transaction that writes, so what it checked is what is
-written, and an event sees what the events before it in the same transaction wrote.
+written, and an event sees what the events before it wrote.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -30,7 +37,8 @@ from sqlalchemy.orm import Session
 from catalog_gateway.errors import DownstreamUnavailableError, ErrorCode
 from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Envelope
-from catalog_gateway.events.results import EventAnswer, EventStatus, refusal
+from catalog_gateway.events.models import EventRecord
+from catalog_gateway.events.results import EventAnswer, EventStatus, StepRecord, refusal
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.executor import (
@@ -54,8 +62,6 @@ APPLICATION_GROUP = {
     EventType.DEGREE_UPSERT: 3,
     EventType.PRODUCT_RETIRE: 4,
 }
-# A unique-key race between two processes creating the same product is resolved by running the
-# transaction once more: the second time, the winner's row is found and updated instead.
 _TRANSACTION_ATTEMPTS = 2
 
 
@@ -93,20 +99,27 @@ def apply_events(
 
 @dataclass(slots=True)
 class _Event:
-    """An event claimed for this request, as it goes through the engine."""
+    """One event of the request, as it goes through the engine."""
 
     index: int
     envelope: Envelope
     started: float
-    claim: log.Claim
-    transformed: Prepared
+    transformed: Prepared | None = None  # kept across attempts: the transform needs no catalog
+    claim: log.Claim | None = None
     prepared: Prepared | None = None
     context: StepContext | None = None
     answer: EventAnswer | None = None
-    stored: bool = False  # the answer was stored in the transaction that applied the event
+    replayed: bool = False
+    external: bool = False  # committed; its external steps and publication are still to run
+
+    def reset(self) -> None:
+        """Forget what a transaction that did not commit did."""
+        self.claim = self.prepared = self.context = self.answer = None
+        self.replayed = self.external = False
 
     @property
     def record_id(self) -> int:
+        assert self.claim is not None
         assert self.claim.record_id is not None
         return self.claim.record_id
 
@@ -118,12 +131,17 @@ class _Event:
         return prepared, prepared.plan, context
 
 
-class _RollbackError(Exception):
-    """Roll the transaction back: `culprit` was refused."""
+class _RefusedError(Exception):
+    """The event being run was refused: roll its work back (its answer is set)."""
 
-    def __init__(self, culprit: _Event) -> None:
-        super().__init__("roll back")
-        self.culprit = culprit
+
+@dataclass(slots=True)
+class _Outcome:
+    """How a transaction over a set of events ended."""
+
+    committed: bool
+    culprit: _Event | None = None  # all_or_nothing: the refused event
+    ran: list[_Event] = field(default_factory=list)  # all_or_nothing: what ran before it
 
 
 class _EventSet:
@@ -140,207 +158,253 @@ class _EventSet:
         self.source = source
         self.envelopes = envelopes
         self.policy = policy
+        self.independent = policy is ErrorPolicy.INDEPENDENT
         self.handled: dict[int, Handled] = {}
-        self.claimed: list[_Event] = []
-        self.culprit: int | None = None
-        self.applied: list[_Event] = []  # under all_or_nothing: what ran before the culprit
-        self.current: _Event | None = None  # whose steps the open transaction is running
+        self.current: _Event | None = None  # the event the open transaction is running
+        self.isolating = False  # whether the open transaction gives each event a savepoint
 
     def run(self) -> list[Handled]:
-        self._claim_all()
-        self.gateway.vocabulary()  # loaded before a transaction opens
-        pending = list(self.claimed)
-        try:
-            if self.culprit is None:
-                if self.policy is ErrorPolicy.INDEPENDENT:
-                    while pending:
-                        self._apply([pending[0]])
-                        pending.pop(0)
-                else:
-                    self._apply(pending)
-                    pending = []
-        except BaseException:
-            for event in pending:
-                log.release(self.gateway.database, event.claim)
-            raise
-        if self.culprit is not None and self.policy is ErrorPolicy.ALL_OR_NOTHING:
-            self._abort()
+        events = self._screen()
+        if events is not None and events:
+            self.gateway.vocabulary()  # loaded before the transaction opens
+            if self.independent:
+                self._apply_independent(events)
+            else:
+                self._apply_all_or_nothing(events)
         return [self.handled[i] for i in range(len(self.envelopes))]
 
-    # --- claiming ---------------------------------------------------------------------------
-
-    def _claim_all(self) -> None:
-        """Screen and claim each event in application order; the answers of those that will not
-        run (refused, a stored answer again, a conflict). Under `all_or_nothing`, the first
-        refusal stops the claiming: nothing of the batch will run."""
-        gateway, source = self.gateway, self.source
+    def _screen(self) -> list[_Event] | None:
+        """The events to run, in application order, after answering those refused before they
+        run; None when such a refusal ends an all_or_nothing batch."""
+        events = []
         for i in application_order(self.envelopes):
             envelope, started = self.envelopes[i], time.perf_counter()
-            refused = gateway.screen(source, envelope, started)
-            if refused is not None:
-                if self._refuse(i, refused):
-                    return
+            refused = self.gateway.screen(self.source, envelope, started)
+            if refused is None:
+                events.append(_Event(i, envelope, started))
                 continue
-            claim = log.claim(gateway.database, source.id, envelope, gateway.lease)
-            if claim.kind is log.ClaimKind.REPLAY:
-                assert claim.stored is not None
-                self.handled[i] = Handled(claim.stored, replayed=True)
-            elif claim.kind in (log.ClaimKind.REUSED, log.ClaimKind.IN_PROGRESS):
-                reused = claim.kind is log.ClaimKind.REUSED
-                if self._refuse(i, gateway.conflict(source, envelope, started, reused=reused)):
-                    return
-            else:
-                transformed = gateway.transform(source, envelope)
-                self.claimed.append(_Event(i, envelope, started, claim, transformed))
+            self.handled[i] = Handled(refused)
+            if not self.independent:
+                self._abort(i, [])
+                return None
+        return events
 
-    def _refuse(self, index: int, answer: EventAnswer) -> bool:
-        """Answer an event that will not run; True when that ends the batch."""
-        self.handled[index] = Handled(answer)
-        if self.policy is ErrorPolicy.ALL_OR_NOTHING:
-            self.culprit = index
-            return True
-        return False
+    # --- policies ---------------------------------------------------------------------------
 
-    # --- applying ---------------------------------------------------------------------------
+    def _apply_independent(self, events: list[_Event]) -> None:
+        outcome = self._transaction(events)
+        if outcome.committed:
+            self._after_commit(events)
+        elif outcome.culprit is not None:  # an event alone, refused: its answer is kept
+            assert outcome.culprit.answer is not None
+            self._store_alone(outcome.culprit, outcome.culprit.answer)
+        elif len(events) > 1:  # the database failed: find which event it fails on
+            for event in events:
+                self._apply_independent([event])
+        else:
+            self._store_database_failure(events[0])
 
-    def _apply(self, events: list[_Event]) -> None:
-        """Apply `events` in one transaction, then their external steps; answer each."""
+    def _apply_all_or_nothing(self, events: list[_Event]) -> None:
+        outcome = self._transaction(events)
+        if outcome.committed:
+            self._after_commit(events)
+            return
+        culprit = outcome.culprit or self._database_failure_refusal(events)
+        assert culprit.answer is not None
+        self.handled[culprit.index] = Handled(culprit.answer)
+        self._abort(culprit.index, outcome.ran)
+
+    # --- the transaction --------------------------------------------------------------------
+
+    def _transaction(self, events: list[_Event]) -> _Outcome:
+        """Run `events` in one transaction (twice after a unique-key race)."""
+        self.isolating = self.independent and len(events) > 1
         for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
+            ran: list[_Event] = []
+            for event in events:
+                event.reset()
             try:
                 with self.gateway.database.unit_of_work() as session:
-                    self._write(session, events)
-                break
-            except _RollbackError as rollback:
-                self._refused(events, rollback.culprit)
-                return
+                    records = log.records_of(
+                        session, self.source.id, [e.envelope.event_id for e in events]
+                    )
+                    for event in events:
+                        self.current = event
+                        self._run(session, records, event)
+                        ran.append(event)
+                return _Outcome(committed=True)
+            except _RefusedError:  # all_or_nothing: the whole transaction is rolled back
+                return _Outcome(committed=False, culprit=self.current, ran=ran)
             except IntegrityError:
                 if attempt == _TRANSACTION_ATTEMPTS:
-                    self._database_failed(events)
-                    return
+                    return _Outcome(committed=False, ran=ran)
             except SQLAlchemyError:
-                self._database_failed(events)
-                return
-        for event in events:
-            if event.stored:
-                assert event.answer is not None
-                self.handled[event.index] = Handled(event.answer)
-            else:
-                self._finish(event)
+                return _Outcome(committed=False, ran=ran)
+        raise AssertionError("unreachable")
 
-    def _write(self, session: Session, events: list[_Event]) -> None:
-        """Validate, plan and run the catalog steps of each event; then, for those that need no
-        external call, the publication and the stored answer, in the same transaction."""
+    def _run(self, session: Session, records: dict[str, EventRecord], event: _Event) -> None:
+        """Claim and apply one event in the open transaction."""
         gateway, source = self.gateway, self.source
-        for event in events:
-            self.current = event
-            event.stored, event.answer = False, None
-            prepared = gateway.validate_and_plan(source, event.envelope, event.transformed, session)
-            event.prepared = prepared
-            plan = prepared.plan
-            if plan is None:
-                event.answer = gateway.answer(
-                    source, event.envelope, event.started, prepared, EventStatus.REJECTED
-                )
-                raise _RollbackError(event)
-            ecommerce = gateway.ecommerce
-            if plan.external and ecommerce is not None and ecommerce.breaker.is_open():
-                raise DownstreamUnavailableError(
-                    "ecommerce is failing, so no event that publishes to it is started; "
-                    "nothing was changed: send the event again after Retry-After seconds",
-                    retry_after=ecommerce.breaker.retry_after(),
-                )
-            event.context = gateway.context(source, event.envelope)
-            lock_products(session, plan.lock_names(session))
-            execution = run_catalog_steps(session, plan, event.context, prepared.trace)
-            if execution.status is not None:
-                event.answer = self._conclude(event, execution)
-                raise _RollbackError(event)
-        for event in events:
-            prepared, plan, context = event.running()
-            if context.publisher is None or not plan.external:
-                publish_in_transaction(session, plan, context, prepared.trace)
-                event.answer = self._conclude(event, Execution())
-                log.record_answer(session, event.record_id, event.answer, prepared.canonical)
-                event.stored = True
+        claim = log.claim(session, records, source.id, event.envelope, gateway.lease)
+        event.claim = claim
+        if claim.kind is log.ClaimKind.REPLAY:
+            event.answer, event.replayed = claim.stored, True
+            return
+        if claim.kind in (log.ClaimKind.REUSED, log.ClaimKind.IN_PROGRESS):
+            reused = claim.kind is log.ClaimKind.REUSED
+            event.answer = gateway.conflict(source, event.envelope, event.started, reused=reused)
+            if self.independent:
+                return
+            raise _RefusedError
+        if event.transformed is None:
+            event.transformed = gateway.transform(source, event.envelope)
+        try:
+            with self._isolated(session):
+                self._apply(session, event)
+        except _RefusedError:
+            if not self.isolating:
+                raise
+            # Its savepoint is rolled back; the claim and the answer stay.
+            assert event.answer is not None
+            log.record_answer(session, event.record_id, event.answer, self._canonical(event))
+
+    def _isolated(self, session: Session) -> AbstractContextManager[Any]:
+        """A savepoint per event of an independent batch. An event alone needs none (a refusal
+        rolls its transaction back, and its answer is stored in one of its own), nor does an
+        all_or_nothing batch (its transaction is the unit)."""
+        return session.begin_nested() if self.isolating else nullcontext()
+
+    def _apply(self, session: Session, event: _Event) -> None:
+        """Validate, plan, lock and run the catalog steps; then, when no external call is
+        needed, publish and store the answer. Raises `_RefusedError` when refused."""
+        gateway, source = self.gateway, self.source
+        assert event.transformed is not None
+        prepared = gateway.validate_and_plan(source, event.envelope, event.transformed, session)
+        event.prepared = prepared
+        plan = prepared.plan
+        if plan is None:
+            event.answer = gateway.answer(
+                source, event.envelope, event.started, prepared, EventStatus.REJECTED
+            )
+            raise _RefusedError
+        ecommerce = gateway.ecommerce
+        if plan.external and ecommerce is not None and ecommerce.breaker.is_open():
+            raise DownstreamUnavailableError(
+                "ecommerce is failing, so no event that publishes to it is started; "
+                "nothing was changed: send the event again after Retry-After seconds",
+                retry_after=ecommerce.breaker.retry_after(),
+            )
+        event.context = context = gateway.context(source, event.envelope)
+        lock_products(session, plan.lock_names(session))
+        execution = run_catalog_steps(session, plan, context, prepared.trace)
+        if execution.status is not None:
+            event.answer = self._conclude(event, execution)
+            raise _RefusedError
+        if context.publisher is not None and plan.external:
+            event.external = True
+            return
+        publish_in_transaction(session, plan, context, prepared.trace)
+        event.answer = self._conclude(event, Execution())
+        log.record_answer(session, event.record_id, event.answer, prepared.canonical)
+
+    # --- after the commit -------------------------------------------------------------------
+
+    def _after_commit(self, events: list[_Event]) -> None:
+        """Answer the events applied in the committed transaction; run the external steps and
+        publication of those that need them (a crash there releases their claims)."""
+        waiting = [event for event in events if event.external]
+        try:
+            for event in events:
+                if event.external:
+                    self._finish(event)
+                    waiting.remove(event)
+                assert event.answer is not None
+                self.handled[event.index] = Handled(event.answer, replayed=event.replayed)
+        except BaseException:
+            for event in waiting:
+                assert event.claim is not None
+                log.release(self.gateway.database, event.claim)
+            raise
 
     def _finish(self, event: _Event) -> None:
-        """External steps and publication after the commit, then the stored answer."""
         prepared, plan, context = event.running()
         execution = after_commit(self.gateway.database, plan, context, prepared.trace)
         event.answer = self._conclude(event, execution)
-        self._store(event)
+        log.finish(self.gateway.database, event.record_id, event.answer, prepared.canonical)
 
     def _conclude(self, event: _Event, execution: Execution) -> EventAnswer:
-        prepared, context = event.prepared or event.transformed, event.context
-        if context is None:  # it failed before its steps could run
-            context = self.gateway.context(self.source, event.envelope)
+        prepared = event.prepared or event.transformed
+        assert prepared is not None
+        context = event.context or self.gateway.context(self.source, event.envelope)
         answer, _canonical = self.gateway.conclude(
             self.source, event.envelope, event.started, prepared, context, execution
         )
         return answer
 
-    def _store(self, event: _Event) -> None:
-        assert event.answer is not None
-        canonical = event.prepared.canonical if event.prepared else event.transformed.canonical
-        log.finish(self.gateway.database, event.record_id, event.answer, canonical)
-        self.handled[event.index] = Handled(event.answer)
+    @staticmethod
+    def _canonical(event: _Event) -> dict[str, Any] | None:
+        prepared = event.prepared or event.transformed
+        return prepared.canonical if prepared is not None else None
 
-    # --- refusals and failures --------------------------------------------------------------
+    # --- failures ---------------------------------------------------------------------------
 
-    def _refused(self, events: list[_Event], culprit: _Event) -> None:
-        """`culprit` was refused inside the transaction, which was rolled back."""
-        assert culprit.answer is not None
-        if self.policy is ErrorPolicy.INDEPENDENT:
-            self._store(culprit)  # a refusal is an answer the event log keeps
-            return
-        self.handled[culprit.index] = Handled(culprit.answer)
-        self.culprit = culprit.index
-        self.applied = events[: events.index(culprit)]
+    def _store_database_failure(self, event: _Event) -> None:
+        """The database failed in the event's own transaction (nothing of it was written):
+        answer `failed`, retryable, and store that answer."""
+        prepared = (
+            event.prepared
+            or event.transformed
+            or self.gateway.transform(self.source, event.envelope)
+        )
+        event.prepared = prepared
+        failure = database_failure(failed_step(prepared.trace))
+        if prepared.plan is not None:
+            fail_catalog(prepared.plan, prepared.trace, failure)
+        self._store_alone(event, self._conclude(event, failure))
 
-    def _database_failed(self, events: list[_Event]) -> None:
-        """The database failed while the transaction ran: nothing of it was written."""
-        if self.policy is ErrorPolicy.INDEPENDENT:
-            (event,) = events
-            prepared = event.prepared or event.transformed
-            failure = database_failure(failed_step(prepared.trace))
-            if prepared.plan is not None:
-                fail_catalog(prepared.plan, prepared.trace, failure)
-            event.answer = self._conclude(event, failure)
-            self._store(event)
-            return
+    def _store_alone(self, event: _Event, answer: EventAnswer) -> None:
+        """Claim the event and store `answer` in a transaction of their own (its own was
+        rolled back)."""
+        with self.gateway.database.unit_of_work() as session:
+            records = log.records_of(session, self.source.id, [event.envelope.event_id])
+            claim = log.claim(session, records, self.source.id, event.envelope, self.gateway.lease)
+            if claim.kind in (log.ClaimKind.NEW, log.ClaimKind.RESUME):
+                assert claim.record_id is not None
+                log.record_answer(session, claim.record_id, answer, self._canonical(event))
+        self.handled[event.index] = Handled(answer)
+
+    def _database_failure_refusal(self, events: list[_Event]) -> _Event:
+        """all_or_nothing: the event the database failed on, answered `failed`, retryable."""
         failing = self.current or events[0]
         (finding,) = database_failure().errors
-        self.handled[failing.index] = Handled(
-            refusal(
-                event_id=failing.envelope.event_id,
-                event_type=failing.envelope.event_type.value,
-                source=self.source.slug,
-                code=finding.code,
-                message=finding.message,
-                step=finding.step,
-                status=EventStatus.FAILED,
-                retryable=True,
-            )
+        failing.answer = refusal(
+            event_id=failing.envelope.event_id,
+            event_type=failing.envelope.event_type.value,
+            source=self.source.slug,
+            code=finding.code,
+            message=finding.message,
+            step=finding.step,
+            status=EventStatus.FAILED,
+            retryable=True,
         )
-        self.culprit = failing.index
-        self.applied = events[: events.index(failing)]
+        return failing
 
-    def _abort(self) -> None:
-        """Release every claim and answer every event not answered yet `batch_aborted`."""
-        assert self.culprit is not None
-        culprit = self.envelopes[self.culprit].event_id
-        for event in self.claimed:
-            log.release(self.gateway.database, event.claim)
+    def _abort(self, culprit_index: int, ran: list[_Event]) -> None:
+        """all_or_nothing: answer every event not answered yet `batch_aborted` (nothing of the
+        batch was written); those that ran show their steps rolled back."""
+        culprit = self.envelopes[culprit_index].event_id
         reason = f"event {culprit} of this all_or_nothing batch was refused"
-        ran = {event.index: event for event in self.applied}
+        traces = {}
+        for event in ran:
+            if event.replayed and event.answer is not None:  # an earlier answer, still true
+                self.handled[event.index] = Handled(event.answer, replayed=True)
+            elif event.prepared is not None and event.prepared.plan is not None:
+                fail_catalog(event.prepared.plan, event.prepared.trace, Execution(), reason=reason)
+                traces[event.index] = event.prepared.trace.steps
         for i, envelope in enumerate(self.envelopes):
-            if i in self.handled:  # the culprit, or a replay of an earlier (still true) answer
+            if i in self.handled:  # the culprit, or a replay
                 continue
-            steps = []
-            if i in ran:
-                prepared, plan, _context = ran[i].running()
-                fail_catalog(plan, prepared.trace, Execution(), reason=reason)
-                steps = prepared.trace.steps
+            steps: list[StepRecord] = traces.get(i, [])
             self.handled[i] = Handled(
                 refusal(
                     event_id=envelope.event_id,

@@ -1,6 +1,6 @@
 """A resend refused by the open ecommerce breaker leaves the event record as it was (issue 11,
-R11): the 503 `downstream_unavailable` is answered before the event is claimed, so the record
-keeps its attempts, its `failed` status and `retryable: true`."""
+R11): the 503 `downstream_unavailable` rolls back the transaction that claimed the event, so the
+record keeps its attempts, its `failed` status and `retryable: true`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The event gateway: one event in, one answer out (DESIGN §4 and §6).
-
-    claim the idempotency key → transform → validate → plan → execute → store the answer
+"""The event gateway's service: what the engine (`gateway.engine`) does to each event —
+screen, transform, validate, plan and answer — and the parts it is given (database,
+transformers, ecommerce, caches of sources and organizations).
 
 The answer is the status: there is no queue. Everything an event does is in its step trace.
 """

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog_gateway.catalog import rules
 from catalog_gateway.catalog.changes import (
     Upserted,
     assign_changed,
@@ -27,7 +28,6 @@ from catalog_gateway.catalog.organizations import OrganizationCache, resolve_org
 from catalog_gateway.catalog.prefetch import Prefetched
 from catalog_gateway.catalog.status import transition
 from catalog_gateway.catalog.vocabulary import Vocabulary
-from catalog_gateway.errors import ConflictError, ErrorCode, NotFoundError, NotOwnerError
 from catalog_gateway.sources.models import Source
 
 
@@ -35,21 +35,12 @@ def find_course(
     session: Session, source: Source, *, external_id: str | None = None, key: str | None = None
 ) -> Course:
     """The course a source refers to, by its external id or by key; it must be the source's own."""
-    if external_id is not None:
-        course = session.scalar(
-            select(Course).where(Course.source_id == source.id, Course.external_id == external_id)
-        )
-        label = f"external id {external_id!r}"
-    elif key is not None:
-        course = session.scalar(select(Course).where(Course.key == key))
-        label = f"key {key!r}"
-    else:
-        raise ValueError("find_course needs an external_id or a key")
-    if course is None:
-        raise NotFoundError(
-            f"no course with {label} for source {source.slug}", code=ErrorCode.UNKNOWN_COURSE
-        )
-    _ensure_owner(course, source)
+    course, violation = rules.referenced_course(
+        session, source.id, external_id=external_id, key=key
+    )
+    if violation is not None:
+        raise violation.error()
+    assert course is not None
     return course
 
 
@@ -111,22 +102,10 @@ def retire_course(
     return Upserted(course, settle(course, created=False, changed=changed))
 
 
-def _ensure_owner(course: Course, source: Source) -> None:
-    if course.source_id != source.id:
-        raise NotOwnerError(f"course {course.key} belongs to another source")
-
-
 def _ensure_key_free(session: Session, key: str, source: Source) -> None:
-    holder = session.scalar(select(Course).where(Course.key == key))
-    if holder is None:
-        return
-    _ensure_owner(holder, source)
-    raise ConflictError(
-        f"course key {key} is already used by this source's course with external id "
-        f"{holder.external_id!r}",
-        code=ErrorCode.COURSE_KEY_TAKEN,
-        field="number",
-    )
+    violation = rules.course_key_holder(session, source.id, key)
+    if violation is not None:
+        raise violation.error()
 
 
 def _check_references(data: CourseInput, vocabulary: Vocabulary) -> None:

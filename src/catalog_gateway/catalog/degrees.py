@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog_gateway.catalog import rules
 from catalog_gateway.catalog.changes import (
     Upserted,
     assign_changed,
@@ -21,11 +22,7 @@ from catalog_gateway.catalog.models import Course, Degree, DegreeCourse, Product
 from catalog_gateway.catalog.organizations import OrganizationCache, resolve_organization
 from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import (
-    ConflictError,
-    ErrorCode,
     NotFoundError,
-    NotOwnerError,
-    UnknownReferenceError,
 )
 from catalog_gateway.sources.models import Source
 
@@ -61,7 +58,7 @@ def upsert_degree(
     )
     created = degree is None
     if degree is None or degree.marketing_slug != data.marketing_slug:
-        _ensure_slug_free(session, data.marketing_slug, source)
+        _ensure_slug_free(session, data.marketing_slug, source, data.external_id)
     if degree is None:
         degree = Degree(uuid=uuid.uuid4(), source=source, external_id=data.external_id)
         session.add(degree)
@@ -92,36 +89,18 @@ def retire_degree(
 def _resolve_courses(session: Session, source: Source, references: list[str]) -> list[Course]:
     """Each reference is the source's course external id, or else any course's key."""
     courses: list[Course] = []
-    missing: list[str] = []
     for reference in dict.fromkeys(references):
-        course = session.scalar(
-            select(Course).where(Course.source_id == source.id, Course.external_id == reference)
-        ) or session.scalar(select(Course).where(Course.key == reference))
+        course = rules.course_by_reference(session, source.id, reference)
         if course is None:
-            missing.append(reference)
-        else:
-            courses.append(course)
-    if missing:
-        raise UnknownReferenceError(
-            f"courses not in the catalog: {', '.join(missing)}",
-            code=ErrorCode.UNKNOWN_COURSE,
-            field="courses",
-        )
+            raise rules.unknown_degree_course(reference).error()
+        courses.append(course)
     return courses
 
 
-def _ensure_slug_free(session: Session, slug: str, source: Source) -> None:
-    holder = session.scalar(select(Degree).where(Degree.marketing_slug == slug))
-    if holder is None:
-        return
-    if holder.source_id != source.id:
-        raise NotOwnerError(f"degree {slug} belongs to another source")
-    raise ConflictError(
-        f"marketing slug {slug} is already used by this source's degree with external id "
-        f"{holder.external_id!r}",
-        code=ErrorCode.MARKETING_SLUG_TAKEN,
-        field="marketing_slug",
-    )
+def _ensure_slug_free(session: Session, slug: str, source: Source, external_id: str | None) -> None:
+    violation = rules.marketing_slug_holder(session, source.id, slug, external_id)
+    if violation is not None:
+        raise violation.error()
 
 
 def _degree_values(data: DegreeInput) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import exists, inspect, select
 from sqlalchemy.orm import Session
 
+from catalog_gateway.catalog import rules
 from catalog_gateway.catalog.changes import (
     Action,
     Upserted,
@@ -36,12 +37,6 @@ from catalog_gateway.catalog.models import (
 from catalog_gateway.catalog.prefetch import Prefetched
 from catalog_gateway.catalog.status import transition
 from catalog_gateway.catalog.vocabulary import Vocabulary
-from catalog_gateway.errors import (
-    ConflictError,
-    ErrorCode,
-    InvalidValueError,
-    UnknownReferenceError,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,17 +140,10 @@ def sync_seats(run: CourseRun, seats: Sequence[SeatInput], vocabulary: Vocabular
 
     A seat keeps its SKU across price changes; ecommerce re-publishes it under the same SKU.
     """
-    seen: set[tuple[str, str]] = set()
     for wanted in seats:
         vocabulary.require_seat_type(run.run_type, wanted.type)
-        identity = (wanted.type, wanted.currency)
-        if identity in seen:
-            raise ConflictError(
-                f"two seats of type {wanted.type} in {wanted.currency} for course run {run.key}",
-                code=ErrorCode.DUPLICATE_SEAT,
-                field="seats",
-            )
-        seen.add(identity)
+    for _index, violation in rules.duplicate_seats((seat.type, seat.currency) for seat in seats):
+        raise violation.error()
     existing = {(seat.type, seat.currency): seat for seat in run.seats}
     results: list[Upserted[Seat]] = []
     for wanted in seats:
@@ -178,10 +166,9 @@ def sync_seats(run: CourseRun, seats: Sequence[SeatInput], vocabulary: Vocabular
 
 
 def _check(course: Course, data: CourseRunInput, vocabulary: Vocabulary) -> None:
-    if data.end <= data.start:
-        raise InvalidValueError(
-            "a course run must end after it starts", code=ErrorCode.INVALID_DATE, field="end"
-        )
+    violation = rules.run_ends_after_start(data.start, data.end)
+    if violation is not None:
+        raise violation.error()
     vocabulary.require_run_type(course.course_type, data.run_type)
 
 
@@ -207,13 +194,8 @@ def _resolve_staff(
                 )
             )
         )
-    missing = [external_id for external_id in wanted if external_id not in found]
-    if missing:
-        raise UnknownReferenceError(
-            f"staff names unknown instructors: {', '.join(missing)}",
-            code=ErrorCode.UNKNOWN_INSTRUCTOR,
-            field="staff",
-        )
+    for _index, violation in rules.unknown_staff(wanted, set(found)):
+        raise violation.error()
     return [found[external_id] for external_id in wanted]
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog_gateway.catalog import rules
 from catalog_gateway.catalog.fields import UtcDateTime
 from catalog_gateway.catalog.keys import course_key
 from catalog_gateway.catalog.models import Course, Degree, Instructor
@@ -89,6 +90,12 @@ class _Rules:
 
     def add(self, code: ErrorCode, message: str, path: str) -> None:
         self.findings.append(Finding(code, message, path))
+
+    def violated(self, violation: rules.Violation | None, base: str) -> None:
+        """Note a broken catalog rule at its field under `base`."""
+        if violation is not None:
+            path = join(base, violation.field) if violation.field else base
+            self.add(violation.code, violation.message, path)
 
     def check(self, event_type: EventType, data: dict[str, Any]) -> None:
         if event_type is EventType.PRODUCT_UPSERT:
@@ -198,24 +205,8 @@ class _Rules:
                 Course.source_id == self.source_id, Course.external_id == external_id
             )
         )
-        if existing is not None:
-            return
-        holder = self.session.execute(
-            select(Course.source_id, Course.external_id).where(Course.key == key)
-        ).first()
-        if holder is None:
-            return
-        if holder.source_id != self.source_id:
-            self.add(
-                ErrorCode.NOT_OWNER, f"course {key} belongs to another source", join(base, "number")
-            )
-        else:
-            self.add(
-                ErrorCode.COURSE_KEY_TAKEN,
-                f"course key {key} is already used by this source's course with external id "
-                f"{holder.external_id!r}",
-                join(base, "number"),
-            )
+        if existing is None:
+            self.violated(rules.course_key_holder(self.session, self.source_id, key), base)
 
     def instructors(self, raw: Any, base: str) -> set[str]:
         """Instructor external ids sent in the payload (checked for duplicates)."""
@@ -252,23 +243,19 @@ class _Rules:
                 lambda: self.vocabulary.require_run_type(course_type, run_type), base
             )
         )
-        seen: set[tuple[str, str]] = set()
+        typed: list[tuple[int, tuple[str, str]]] = []
         for index, seat in _items(raw.get("seats")):
-            seat_path = join(base, "seats", index)
             seat_type, currency = _text(seat, "type"), _text(seat, "currency")
             if seat_type is None:
                 continue
             if run_type_ok and run_type is not None:
                 self.reference(
-                    lambda t=seat_type: self.vocabulary.require_seat_type(run_type, t), seat_path
+                    lambda t=seat_type: self.vocabulary.require_seat_type(run_type, t),
+                    join(base, "seats", index),
                 )
-            if (seat_type, currency) in seen:
-                self.add(
-                    ErrorCode.DUPLICATE_SEAT,
-                    f"a second {seat_type} seat in {currency}",
-                    seat_path,
-                )
-            seen.add((seat_type, str(currency)))
+            typed.append((index, (seat_type, str(currency))))
+        for position, violation in rules.duplicate_seats(identity for _, identity in typed):
+            self.add(violation.code, violation.message, join(base, "seats", typed[position][0]))
         staff = [(index, item) for index, item in _items(raw.get("staff")) if isinstance(item, str)]
         self.staff(staff, join(base, "staff"), instructor_ids)
 
@@ -276,8 +263,8 @@ class _Rules:
         start, end = _value(raw, "start", _TIME), _value(raw, "end", _TIME)
         enrollment_start = _value(raw, "enrollment_start", _TIME)
         enrollment_end = _value(raw, "enrollment_end", _TIME)
-        if start is not None and end is not None and end <= start:
-            self.add(ErrorCode.INVALID_DATE, "end must be after start", join(base, "end"))
+        if start is not None and end is not None:
+            self.violated(rules.run_ends_after_start(start, end), base)
         if enrollment_start and enrollment_end and enrollment_end < enrollment_start:
             self.add(
                 ErrorCode.INVALID_DATE,
@@ -303,14 +290,10 @@ class _Rules:
                 )
             )
             unknown -= stored
-        for index, external_id in staff:
-            if external_id in unknown:
-                self.add(
-                    ErrorCode.UNKNOWN_INSTRUCTOR,
-                    f"staff names instructor {external_id!r}, who is neither in this event's "
-                    "instructors nor already in the catalog for this source",
-                    join(base, index),
-                )
+        names = [external_id for _, external_id in staff]
+        known = set(names) - unknown
+        for position, violation in rules.unknown_staff(names, known):
+            self.add(violation.code, violation.message, join(base, staff[position][0]))
 
     def degree(self, raw: Any, base: str) -> None:
         if not isinstance(raw, dict):
@@ -331,32 +314,19 @@ class _Rules:
         if code is not None:
             self.organization(code, join(base, "organization"))
         for index, reference in _items(raw.get("courses")):
-            if isinstance(reference, str) and self._course_by_reference(reference) is None:
-                self.add(
-                    ErrorCode.UNKNOWN_COURSE,
-                    f"course {reference!r} is neither this source's course external id nor a "
-                    "course key in the catalog",
-                    join(base, "courses", index),
-                )
+            if (
+                isinstance(reference, str)
+                and rules.course_by_reference(self.session, self.source_id, reference) is None
+            ):
+                violation = rules.unknown_degree_course(reference)
+                self.add(violation.code, violation.message, join(base, "courses", index))
         slug, external_id = _text(raw, "marketing_slug"), _text(raw, "external_id")
         if slug is not None:
-            self.degree_slug(slug, external_id, join(base, "marketing_slug"))
+            self.degree_slug(slug, external_id, base)
 
-    def degree_slug(self, slug: str, external_id: str | None, path: str) -> None:
-        holder = self.session.execute(
-            select(Degree.source_id, Degree.external_id).where(Degree.marketing_slug == slug)
-        ).first()
-        if holder is None:
-            return
-        if holder.source_id != self.source_id:
-            self.add(ErrorCode.NOT_OWNER, f"degree {slug} belongs to another source", path)
-        elif holder.external_id != external_id:
-            self.add(
-                ErrorCode.MARKETING_SLUG_TAKEN,
-                f"marketing slug {slug} is already used by this source's degree "
-                f"{holder.external_id!r}",
-                path,
-            )
+    def degree_slug(self, slug: str, external_id: str | None, base: str) -> None:
+        violation = rules.marketing_slug_holder(self.session, self.source_id, slug, external_id)
+        self.violated(violation, base)
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -368,23 +338,10 @@ class _Rules:
             return None
 
     def referenced_course(self, reference: CourseReference, base: str) -> Course | None:
-        if reference.external_id is not None:
-            course = self.session.scalar(
-                select(Course).where(
-                    Course.source_id == self.source_id,
-                    Course.external_id == reference.external_id,
-                )
-            )
-            path, label = join(base, "external_id"), f"external id {reference.external_id!r}"
-        else:
-            course = self.session.scalar(select(Course).where(Course.key == reference.key))
-            path, label = join(base, "key"), f"key {reference.key!r}"
-        if course is None:
-            self.add(ErrorCode.UNKNOWN_COURSE, f"no course of this source has {label}", path)
-            return None
-        if course.source_id != self.source_id:
-            self.add(ErrorCode.NOT_OWNER, f"course {course.key} belongs to another source", path)
-            return None
+        course, violation = rules.referenced_course(
+            self.session, self.source_id, external_id=reference.external_id, key=reference.key
+        )
+        self.violated(violation, base)
         return course
 
     def reference(self, check: Any, base: str, field_name: str | None = None) -> bool:
@@ -397,13 +354,6 @@ class _Rules:
             self.add(error.code, error.message, path)
             return False
         return True
-
-    def _course_by_reference(self, reference: str) -> int | None:
-        return self.session.scalar(
-            select(Course.id).where(
-                Course.source_id == self.source_id, Course.external_id == reference
-            )
-        ) or self.session.scalar(select(Course.id).where(Course.key == reference))
 
     def _degree(self, external_id: str) -> int | None:
         return self.session.scalar(

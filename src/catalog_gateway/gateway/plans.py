@@ -221,7 +221,8 @@ def _retire_plan(payload: ProductRetire, source_id: int) -> EventPlan:
         outcome.target = f"course:{course.key}"
         outcome.detail = f"{archived - archived_before} course runs archived"
         ctx.note(ctx.products.courses, course.key)
-        for run in course.runs:
+        # In start order, whether the runs were loaded (ordered) or created in this transaction.
+        for run in sorted(course.runs, key=lambda run: (run.start, run.key)):
             ctx.note(ctx.products.course_runs, run.key)
 
     spec = StepSpec("course.retire", System.CATALOG, _course_label(reference))

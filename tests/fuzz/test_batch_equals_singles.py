@@ -375,12 +375,8 @@ def _plain(value: Any) -> Any:
 
 
 def normalized_answer(answer: dict[str, Any], instructors: dict[str, str]) -> dict[str, Any]:
-    """An answer without durations, its instructors by external id (uuids of rows rolled back
-    are `?`); everything else as it is, lists in their order."""
-    products = dict(answer.get("products") or {})
-    products["instructors"] = [
-        instructors.get(uuid, "?") for uuid in products.get("instructors", [])
-    ]
+    """An answer without durations, its instructors by external id; everything else as it is,
+    lists in their order."""
     return {
         "event_id": answer["event_id"],
         "event_type": answer.get("event_type"),
@@ -394,8 +390,18 @@ def normalized_answer(answer: dict[str, Any], instructors: dict[str, str]) -> di
             {k: step.get(k) for k in ("name", "status", "action", "target", "system", "detail")}
             for step in answer.get("steps") or []
         ],
-        "products": products,
+        "products": normalized_products(answer.get("products"), instructors),
     }
+
+
+def normalized_products(products: Any, instructors: dict[str, str]) -> dict[str, Any]:
+    """What an answer touched, its instructors by external id (uuids of rows rolled back are
+    `?`), in their order."""
+    products = dict(products or {})
+    products["instructors"] = [
+        instructors.get(uuid, "?") for uuid in products.get("instructors", [])
+    ]
+    return products
 
 
 def _issue(issue: dict[str, Any]) -> dict[str, Any]:
@@ -463,10 +469,7 @@ def catalog_of(database: Database) -> dict[str, Any]:
                 "steps": [
                     {k: v for k, v in step.items() if k != "duration_ms"} for step in row.steps
                 ],
-                "products": normalized_answer(
-                    {"event_id": row.event_id, "status": row.status, "products": row.products},
-                    uuids,
-                )["products"],
+                "products": normalized_products(row.products, uuids),
             }
             for row in record_rows
         }

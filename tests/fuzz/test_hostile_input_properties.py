@@ -49,17 +49,11 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from catalog_gateway.api.app import create_app
 from catalog_gateway.catalog.models import Course, CourseRun, Degree, Instructor, Seat
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
-from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source, map_organization_code
-from tests.conftest import DATA_TABLES
-from tests.factories import INSTALLED
 from tests.fuzz.answers import (
     FINAL,
     PROBLEM_JSON,
@@ -68,7 +62,8 @@ from tests.fuzz.answers import (
     assert_event_answer,
     assert_problem_names_a_place,
 )
-from tests.gateway.conftest import bearer, url_of
+from tests.fuzz.service import BATCH, EVENTS, exec_ed_client, reset_examples
+from tests.gateway.conftest import bearer
 from tests.gateway.payloads import (
     course_payload,
     instructor_payload,
@@ -78,15 +73,9 @@ from tests.gateway.payloads import (
 )
 
 MAX_EXAMPLES = 100
-SOURCE = "exec-ed"
-EVENTS = "/api/v1/events"
-BATCH = "/api/v1/events/batch"
 
 WROTE = frozenset({"applied", "unchanged", "failed"})
 EVENT_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
-# Tables kept between examples: the source, its key and its organizations.
-KEPT_TABLES = frozenset({"sources", "api_keys", "organizations", "source_organization_codes"})
-EXAMPLE_TABLES = [table for table in DATA_TABLES if table not in KEPT_TABLES]
 
 # --- strategies ---------------------------------------------------------------------------
 
@@ -431,9 +420,7 @@ class Service:
 
     def reset(self) -> None:
         """Remove every event and catalog row; keep the source, its key and organizations."""
-        with self.database.writer.begin() as connection:
-            for table in EXAMPLE_TABLES:
-                connection.execute(text(f'DELETE FROM "{table}"'))
+        reset_examples(self.database)
 
     def counts(self) -> dict[str, int]:
         with self.database.read() as session:
@@ -455,28 +442,8 @@ class Service:
 @pytest.fixture
 def service(database: Database) -> Iterator[Service]:
     """The service on the test database (SQLite, then PostgreSQL), with source `exec-ed`."""
-    with database.unit_of_work() as session:
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-        _, issued = create_source(
-            session,
-            SOURCE,
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="100000/second",
-            burst=100_000,
-        )
-        map_organization_code(session, SOURCE, "MIT", "MITx")
-    app = create_app(
-        Settings(
-            database_url=url_of(database),
-            redis_url=None,
-            read_rate="100000/second",
-            read_burst=100_000,
-        ),
-        database,
-    )
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield Service(client, database, issued.api_key)
+    with exec_ed_client(database) as (client, key):
+        yield Service(client, database, key)
 
 
 # --- the properties of one answer ---------------------------------------------------------

@@ -1,0 +1,58 @@
+"""The service the hostile-input and batch properties post to: the app on the test database
+with source `exec-ed` (canonical transformer, `MIT` mapped to MITx, limits far above what a
+property sends), emptied of events and catalog rows between examples."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from catalog_gateway.api.app import create_app
+from catalog_gateway.catalog.organizations import ensure_organization
+from catalog_gateway.db.engine import Database
+from catalog_gateway.settings import Settings
+from catalog_gateway.sources.service import create_source, map_organization_code
+from tests.conftest import DATA_TABLES
+from tests.factories import INSTALLED
+from tests.gateway.conftest import url_of
+
+SOURCE = "exec-ed"
+EVENTS = "/api/v1/events"
+BATCH = "/api/v1/events/batch"
+# What an example may leave behind is emptied; the source, its key and organization stay.
+KEPT_TABLES = frozenset({"sources", "api_keys", "organizations", "source_organization_codes"})
+EXAMPLE_TABLES = [table for table in DATA_TABLES if table not in KEPT_TABLES]
+
+
+@contextmanager
+def exec_ed_client(database: Database) -> Iterator[tuple[TestClient, str]]:
+    """A client of the service on `database`, and the API key of source `exec-ed`."""
+    with database.unit_of_work() as session:
+        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
+        _, issued = create_source(
+            session,
+            SOURCE,
+            transformer="canonical",
+            installed=INSTALLED,
+            rate="100000/second",
+            burst=100_000,
+        )
+        map_organization_code(session, SOURCE, "MIT", "MITx")
+    settings = Settings(
+        database_url=url_of(database),
+        redis_url=None,
+        read_rate="100000/second",
+        read_burst=100_000,
+    )
+    with TestClient(create_app(settings, database), raise_server_exceptions=False) as client:
+        yield client, issued.api_key
+
+
+def reset_examples(database: Database) -> None:
+    """Remove every event and catalog row; keep the source, its key and organizations."""
+    with database.writer.begin() as connection:
+        for table in EXAMPLE_TABLES:
+            connection.execute(text(f'DELETE FROM "{table}"'))

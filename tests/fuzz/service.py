@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 
 from catalog_gateway.api.app import create_app
@@ -56,3 +57,21 @@ def reset_examples(database: Database) -> None:
     with database.writer.begin() as connection:
         for table in EXAMPLE_TABLES:
             connection.execute(text(f'DELETE FROM "{table}"'))
+
+
+def property_settings(max_examples: int, *extra: HealthCheck) -> settings:
+    """Deterministic hypothesis settings for properties over the service: derandomized, no
+    example database (CI runs the same examples), no deadline, function-scoped fixtures
+    allowed (each example resets the database itself)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            *extra,
+        ],
+    )

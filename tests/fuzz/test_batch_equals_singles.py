@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
@@ -46,7 +46,7 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.gateway.engine import application_order
-from tests.fuzz.service import BATCH, EVENTS, exec_ed_client, reset_examples
+from tests.fuzz.service import BATCH, EVENTS, exec_ed_client, property_settings, reset_examples
 from tests.gateway.conftest import bearer
 from tests.gateway.payloads import (
     course_payload,
@@ -496,17 +496,7 @@ def _note_statuses(outcome: Outcome) -> None:
 
 # --- the properties -----------------------------------------------------------------------
 
-PROPERTY_SETTINGS = settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+PROPERTY_SETTINGS = property_settings(MAX_EXAMPLES)
 
 
 @PROPERTY_SETTINGS

@@ -47,7 +47,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -62,7 +62,7 @@ from tests.fuzz.answers import (
     assert_event_answer,
     assert_problem_names_a_place,
 )
-from tests.fuzz.service import BATCH, EVENTS, exec_ed_client, reset_examples
+from tests.fuzz.service import BATCH, EVENTS, exec_ed_client, property_settings, reset_examples
 from tests.gateway.conftest import bearer
 from tests.gateway.payloads import (
     course_payload,
@@ -541,18 +541,7 @@ def assert_every_write_has_a_stored_answer(service: Service) -> None:
 
 # --- the properties -----------------------------------------------------------------------
 
-PROPERTY_SETTINGS = settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-    ],
-)
+PROPERTY_SETTINGS = property_settings(MAX_EXAMPLES, HealthCheck.filter_too_much)
 
 
 @PROPERTY_SETTINGS

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, NoReturn
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text, update
@@ -220,6 +221,20 @@ def with_ecommerce(database: Database, keys: Keys, ecommerce: Ecommerce) -> Iter
         yield Api(client=client, database=database, keys=keys)
 
 
+def catalog_write_failed(response: httpx.Response, message: str) -> dict[str, Any]:
+    """The answer, after checking it is a retryable 503 `catalog_write_failed` saying `message`,
+    with the whole trace in contract order."""
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "1"
+    answer: dict[str, Any] = response.json()
+    assert (answer["status"], answer["retryable"]) == ("failed", True)
+    assert [(e["code"], e["message"]) for e in answer["errors"]] == [
+        ("catalog_write_failed", message)
+    ]
+    assert [step["name"] for step in answer["steps"]] == CONTRACT_ORDER
+    return answer
+
+
 def test_database_failure_while_publishing_keeps_the_catalog_writes_and_is_retryable(
     with_ecommerce: Api, ecommerce: Ecommerce
 ) -> None:
@@ -231,18 +246,11 @@ def test_database_failure_while_publishing_keeps_the_catalog_writes_and_is_retry
     with publication_refused(api.database):
         response = api.send(event)
 
-    assert response.status_code == 503, response.text
-    assert response.headers["Retry-After"] == "1"
-    answer = response.json()
-    assert (answer["status"], answer["retryable"]) == ("failed", True)
-    assert [(e["code"], e["message"]) for e in answer["errors"]] == [
-        (
-            "catalog_write_failed",
-            "the catalog database failed while publishing the runs; the catalog writes are "
-            "kept, send the same event again to finish",
-        )
-    ]
-    assert [step["name"] for step in answer["steps"]] == CONTRACT_ORDER
+    answer = catalog_write_failed(
+        response,
+        "the catalog database failed while publishing the runs; the catalog writes are kept, "
+        "send the same event again to finish",
+    )
     ran = [(s["name"], s["status"]) for s in answer["steps"] if s["name"] != "course_run.publish"]
     assert all(status == "ok" for _, status in ran), answer["steps"]
     # Kept: the catalog phase's writes, and the SKUs ecommerce gave (stored by its steps).
@@ -286,18 +294,11 @@ def test_without_ecommerce_a_database_failure_while_publishing_writes_nothing(ap
     with publication_refused(api.database):
         response = api.send(event)
 
-    assert response.status_code == 503, response.text
-    assert response.headers["Retry-After"] == "1"
-    answer = response.json()
-    assert (answer["status"], answer["retryable"]) == ("failed", True)
-    assert [(e["code"], e["message"]) for e in answer["errors"]] == [
-        (
-            "catalog_write_failed",
-            "the catalog database failed while applying this event; nothing was written, "
-            "send the same event again",
-        )
-    ]
-    assert [step["name"] for step in answer["steps"]] == CONTRACT_ORDER
+    answer = catalog_write_failed(
+        response,
+        "the catalog database failed while applying this event; nothing was written, "
+        "send the same event again",
+    )
     for step in answer["steps"][2:10]:  # the catalog steps, undone with the publication
         assert step["detail"].startswith("rolled back"), step
     assert api.course() is None

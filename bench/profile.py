@@ -20,7 +20,8 @@ The envelopes are built first; `time.process_time()` (CPU of the process) and
 one dry run, before the first scenario, warm the process up and are not counted. Every
 answer's status is checked against the scenario's, so a figure never measures failures.
 
-With `--cprofile OUT`, N more new products are applied under cProfile after the four scenarios
+With `--cprofile OUT`, N more new products (or, with `--scenario unchanged`, the N products
+of "new product" sent again as they are) are applied under cProfile after the four scenarios
 (so it does not slow the figures), the profile is written to OUT and its top 25 functions by
 cumulative time are printed.
 
@@ -162,7 +163,9 @@ def standard_profiler() -> cProfile.Profile:
     return cProfile.Profile()
 
 
-def profile(count: int = EVENTS, cprofile: Path | None = None) -> dict[str, float]:
+def profile(
+    count: int = EVENTS, cprofile: Path | None = None, scenario: str = "new"
+) -> dict[str, float]:
     """Run the four scenarios, print their table, and return CPU ms per event by RESULT key."""
     with gateway_on_sqlite() as (gateway, source):
         warm_up = events(WARM_UP, 2, 0, 0)
@@ -177,13 +180,12 @@ def profile(count: int = EVENTS, cprofile: Path | None = None) -> dict[str, floa
         ]
         if cprofile is not None:
             profiler = standard_profiler()
+            if scenario == "unchanged":  # the products of "new product", sent again as they are
+                profiled, expected = events(NEW, count, 1, 3), UNCHANGED
+            else:
+                profiled, expected = events(PROFILED, count, 0, 0), APPLIED
             measure(
-                gateway,
-                source,
-                "new product (cProfile)",
-                events(PROFILED, count, 0, 0),
-                APPLIED,
-                around=profiler,
+                gateway, source, f"{scenario} (cProfile)", profiled, expected, around=profiler
             )
             profiler.dump_stats(cprofile)
     print(f"in process, SQLite file, {count} events per scenario, per event:")
@@ -193,7 +195,8 @@ def profile(count: int = EVENTS, cprofile: Path | None = None) -> dict[str, floa
         answers = ", ".join(f"{status} x{n}" for status, n in figure.answers.items())
         print(f"| {figure.name:<12} | {figure.cpu_ms:>6.2f} | {figure.wall_ms:>7.2f} | {answers} |")
     if cprofile is not None:
-        print(f"\ncProfile of {count} more new products, written to {cprofile}:")
+        what = "new products" if scenario == "new" else "unchanged products"
+        print(f"\ncProfile of {count} more {what}, written to {cprofile}:")
         pstats.Stats(str(cprofile), stream=sys.stdout).sort_stats("cumulative").print_stats(TOP)
     return {RESULT_KEYS[figure.name]: figure.cpu_ms for figure in figures}
 
@@ -204,8 +207,14 @@ if __name__ == "__main__":
     parser.add_argument(
         "--cprofile", type=Path, metavar="OUT", help="also profile new products into OUT"
     )
+    parser.add_argument(
+        "--scenario",
+        choices=["new", "unchanged"],
+        default="new",
+        help="what --cprofile profiles: N more new products, or the N products sent again",
+    )
     arguments = parser.parse_args()
     if arguments.events < 1:
         parser.error("--events must be at least 1")
-    figures = profile(arguments.events, arguments.cprofile)
+    figures = profile(arguments.events, arguments.cprofile, arguments.scenario)
     print("PROFILE " + " ".join(f"{key}={value:.3f}" for key, value in figures.items()))

@@ -21,6 +21,7 @@ from catalog_gateway.catalog.changes import (
     note_occurred_at,
     settle,
 )
+from catalog_gateway.catalog.fingerprints import fingerprint
 from catalog_gateway.catalog.inputs import CourseInput
 from catalog_gateway.catalog.keys import course_key
 from catalog_gateway.catalog.models import Course, CourseSubject, ProductStatus, RunStatus
@@ -84,8 +85,14 @@ def upsert_course(
     changed = assign_changed(course, {"organization_id": organization.id, **_course_values(data)})
     changed |= _sync_subjects(course, data.subjects)
     changed |= _restore_if_retired(course)
+    course.fingerprint = course_fingerprint(data, organization.id)
     note_occurred_at(course, occurred_at)
     return Upserted(course, settle(course, created=created, changed=changed))
+
+
+def course_fingerprint(data: CourseInput, organization_id: int) -> str:
+    """The fingerprint of the course content `data` writes (its organization code resolved)."""
+    return fingerprint(data, organization_id=organization_id)
 
 
 def retire_course(

@@ -15,6 +15,7 @@ from catalog_gateway.catalog.changes import (
     note_occurred_at,
     settle,
 )
+from catalog_gateway.catalog.fingerprints import fingerprint
 from catalog_gateway.catalog.inputs import InstructorInput
 from catalog_gateway.catalog.models import Instructor
 from catalog_gateway.catalog.prefetch import Prefetched
@@ -67,5 +68,6 @@ def upsert_instructor(
             "position_organization": position.organization if position else None,
         },
     )
+    instructor.fingerprint = fingerprint(data)
     note_occurred_at(instructor, occurred_at)
     return Upserted(instructor, settle(instructor, created=created, changed=changed))

@@ -73,6 +73,13 @@ class EventTracked:
     last_occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class Fingerprinted:
+    """Keeps the fingerprint of the content an event last wrote (`catalog.fingerprints`), so an
+    event that would change nothing is recognised without loading the entity."""
+
+    fingerprint: Mapped[str | None] = mapped_column(String(32))
+
+
 class Organization(Timestamped, Base):
     """A partner institution, e.g. `MITx`."""
 
@@ -85,7 +92,7 @@ class Organization(Timestamped, Base):
     __table_args__ = (CheckConstraint("length(key) >= 1", name="key_not_empty"),)
 
 
-class Instructor(EventTracked, Timestamped, Base):
+class Instructor(Fingerprinted, EventTracked, Timestamped, Base):
     """A person teaching runs. Identified by (source, external_id), never by name."""
 
     __tablename__ = "instructors"
@@ -118,7 +125,7 @@ class CourseSubject(Base):
     position: Mapped[int] = mapped_column(Integer)
 
 
-class Course(EventTracked, Timestamped, Base):
+class Course(Fingerprinted, EventTracked, Timestamped, Base):
     """A course: key `ORG+NUMBER`, derived once and kept even if the number changes."""
 
     __tablename__ = "courses"
@@ -186,7 +193,7 @@ class RunStaff(Base):
     instructor: Mapped[Instructor] = relationship()
 
 
-class CourseRun(EventTracked, Timestamped, Base):
+class CourseRun(Fingerprinted, EventTracked, Timestamped, Base):
     """One offering of a course: key `course-v1:ORG+NUMBER+TERM`, derived once and kept."""
 
     __tablename__ = "course_runs"

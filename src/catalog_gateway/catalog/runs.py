@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import exists, inspect, select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from catalog_gateway.catalog.changes import (
     note_occurred_at,
     settle,
 )
+from catalog_gateway.catalog.fingerprints import fingerprint
 from catalog_gateway.catalog.inputs import CourseRunInput, SeatInput
 from catalog_gateway.catalog.keys import course_run_key
 from catalog_gateway.catalog.models import (
@@ -60,7 +61,7 @@ def match_run(session: Session, course: Course, data: CourseRunInput) -> CourseR
     new), they are searched in memory.
     """
     if course.id is None or "runs" not in inspect(course).unloaded:
-        return _match_loaded_run(course.runs, data)
+        return match_loaded_run(course.runs, data)
     if data.external_id is not None:
         run = session.scalar(
             select(CourseRun).where(
@@ -82,7 +83,27 @@ def match_run(session: Session, course: Course, data: CourseRunInput) -> CourseR
     )
 
 
-def _match_loaded_run(runs: list[CourseRun], data: CourseRunInput) -> CourseRun | None:
+class MatchableRun(Protocol):
+    """What matching a run looks at (a row, or a loaded summary of one)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def external_id(self) -> str | None: ...
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
+
+
+MatchableT = TypeVar("MatchableT", bound=MatchableRun)
+
+
+def match_loaded_run(runs: Sequence[MatchableT], data: CourseRunInput) -> MatchableT | None:
+    """Among a course's loaded runs, the one `data` describes (see `match_run`)."""
     if data.external_id is not None:
         for run in runs:
             if run.external_id == data.external_id:
@@ -131,6 +152,9 @@ def upsert_course_run(
     changed |= _sync_staff(run, staff)
     if run.status == RunStatus.ARCHIVED:
         changed |= transition(run, RunStatus.UNPUBLISHED)
+    # Of the run with its staff and seats: `sync_seats` makes the seats `data.seats` in the same
+    # transaction.
+    run.fingerprint = fingerprint(data)
     note_occurred_at(run, occurred_at)
     return Upserted(run, settle(run, created=created, changed=changed))
 

@@ -12,6 +12,7 @@ leaves a published run published.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from catalog_gateway.catalog.models import CourseRun, RunStatus
 from catalog_gateway.errors import IllegalTransitionError
@@ -36,16 +37,30 @@ def transition(run: CourseRun, target: RunStatus) -> bool:
     return True
 
 
-def publication_target(run: CourseRun, now: datetime) -> RunStatus:
+class RunState(Protocol):
+    """What publishing looks at: a run's status and go-live date (a row, or a loaded summary)."""
+
+    @property
+    def status(self) -> RunStatus: ...
+
+    @property
+    def go_live_date(self) -> datetime | None: ...
+
+
+def publication_target(run: RunState, now: datetime) -> RunStatus:
     """Where publishing takes a run: `reviewed` until its go-live date, then `published`."""
     if run.go_live_date is not None and run.go_live_date > now:
         return RunStatus.REVIEWED
     return RunStatus.PUBLISHED
 
 
+def is_published(run: RunState, now: datetime) -> bool:
+    """True if publishing would leave the run as it is (never moving it backwards)."""
+    return run.status == RunStatus.PUBLISHED or run.status == publication_target(run, now)
+
+
 def publish(run: CourseRun, now: datetime) -> bool:
     """Publish the run (or mark it reviewed before go-live), never moving it backwards."""
-    target = publication_target(run, now)
-    if run.status == RunStatus.PUBLISHED or run.status == target:
+    if is_published(run, now):
         return False
-    return transition(run, target)
+    return transition(run, publication_target(run, now))

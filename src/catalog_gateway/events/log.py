@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from catalog_gateway.catalog.pagination import Page, paginate
-from catalog_gateway.db.base import utcnow
+from catalog_gateway.db.base import table_of, utcnow
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.models import EventRecord
@@ -70,21 +71,55 @@ def payload_hash(event_type: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def records_of(session: Session, source_id: int, event_ids: list[str]) -> dict[str, EventRecord]:
+# What the event engine runs for every event, built once: building and keying a statement costs
+# more than running it.
+_RECORDS_OF = select(EventRecord).where(
+    EventRecord.source_id == bindparam("source_id"),
+    EventRecord.event_id.in_(bindparam("event_ids", expanding=True)),
+)
+_TABLE = table_of(EventRecord)
+_CLAIM = insert(_TABLE).returning(_TABLE.c.id)
+_RECORD_ANSWER = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("record_id"))
+    .values(
+        {
+            name: bindparam(name, type_=_TABLE.c[name].type)
+            for name in (
+                "status",
+                "http_status",
+                "retryable",
+                "steps",
+                "errors",
+                "errors_truncated",
+                "warnings",
+                "products",
+                "duration_ms",
+                "canonical_payload",
+                "updated_at",
+            )
+        }
+    )
+)
+
+# An event's record by event id, as `records_of` loaded it, or the id of a record this
+# transaction inserted (loaded only if the same event id comes again in the request).
+Records = dict[str, "EventRecord | int"]
+
+
+def records_of(session: Session, source_id: int, event_ids: list[str]) -> Records:
     """The stored records of these event ids, by id: one query for a whole batch."""
     if not event_ids:
         return {}
     found = session.scalars(
-        select(EventRecord).where(
-            EventRecord.source_id == source_id, EventRecord.event_id.in_(set(event_ids))
-        )
+        _RECORDS_OF, {"source_id": source_id, "event_ids": list(set(event_ids))}
     )
     return {record.event_id: record for record in found}
 
 
 def claim(
     session: Session,
-    records: dict[str, EventRecord],
+    records: Records,
     source_id: int,
     envelope: Envelope,
     lease: timedelta,
@@ -96,22 +131,36 @@ def claim(
     that commit (SQLite's single writer; PostgreSQL's unique index, whose violation makes the
     engine run its transaction again, and then it finds this record)."""
     digest = payload_hash(envelope.event_type.value, envelope.payload)
-    record = records.get(envelope.event_id)
-    if record is not None:
-        return _claim_existing(record, digest, lease)
-    record = EventRecord(
-        source_id=source_id,
-        event_id=envelope.event_id,
-        event_type=envelope.event_type.value,
-        payload_hash=digest,
-        raw_payload=envelope.payload,
-        status=EventStatus.IN_PROGRESS.value,
-        occurred_at=envelope.occurred_at,
+    known = records.get(envelope.event_id)
+    if isinstance(known, int):  # inserted earlier in this transaction
+        known = records[envelope.event_id] = _require(session.get(EventRecord, known))
+    if known is not None:
+        return _claim_existing(known, digest, lease)
+    session.flush()  # what the ORM holds goes first (a resumed claim's record, say)
+    record_id: int = (
+        session.connection()
+        .execute(
+            _CLAIM,
+            {
+                "source_id": source_id,
+                "event_id": envelope.event_id,
+                "event_type": envelope.event_type.value,
+                "payload_hash": digest,
+                "raw_payload": envelope.payload,
+                "status": EventStatus.IN_PROGRESS.value,
+                "occurred_at": envelope.occurred_at,
+            },
+        )
+        .scalar_one()
     )
-    session.add(record)
-    session.flush()
-    records[envelope.event_id] = record
-    return Claim(ClaimKind.NEW, record.id)
+    records[envelope.event_id] = record_id
+    return Claim(ClaimKind.NEW, record_id)
+
+
+def _require(record: EventRecord | None) -> EventRecord:
+    if record is None:
+        raise RuntimeError("an event record inserted in this transaction is gone")
+    return record
 
 
 def _claim_existing(record: EventRecord, digest: str, lease: timedelta) -> Claim:
@@ -148,23 +197,28 @@ def record_answer(
     canonical_payload: dict[str, Any] | None,
 ) -> None:
     """Store the event's answer in `session`'s transaction (e.g. the one that applied it)."""
-    session.execute(
-        update(EventRecord)
-        .where(EventRecord.id == record_id)
-        .values(
-            status=answer.status.value,
-            http_status=answer.http_status,
-            retryable=answer.retryable,
-            steps=[step.model_dump(mode="json") for step in answer.steps],
-            errors=[error.model_dump(mode="json") for error in answer.errors],
-            errors_truncated=answer.errors_truncated,
-            warnings=[warning.model_dump(mode="json") for warning in answer.warnings],
-            products=answer.products.model_dump(mode="json"),
-            duration_ms=answer.duration_ms,
-            canonical_payload=canonical_payload,
-            updated_at=utcnow(),
-        )
+    session.flush()  # a resumed claim's record, changed through the ORM, is written first
+    session.connection().execute(
+        _RECORD_ANSWER,
+        {
+            "record_id": record_id,
+            "status": answer.status.value,
+            "http_status": answer.http_status,
+            "retryable": answer.retryable,
+            "steps": [step.model_dump(mode="json") for step in answer.steps],
+            "errors": [error.model_dump(mode="json") for error in answer.errors],
+            "errors_truncated": answer.errors_truncated,
+            "warnings": [warning.model_dump(mode="json") for warning in answer.warnings],
+            "products": answer.products.model_dump(mode="json"),
+            "duration_ms": answer.duration_ms,
+            "canonical_payload": canonical_payload,
+            "updated_at": utcnow(),
+        },
     )
+    # A record the session holds (a resumed claim, or one read back) is read again if used.
+    held = session.identity_map.get(identity_key(EventRecord, record_id))
+    if held is not None:
+        session.expire(held)
 
 
 def release(database: Database, claim: Claim) -> None:

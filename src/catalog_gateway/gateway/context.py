@@ -15,6 +15,7 @@ from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events.results import Products
 from catalog_gateway.gateway.publication import EcommercePublisher
+from catalog_gateway.gateway.unchanged import LoadedRun, Unchanged
 from catalog_gateway.gateway.validation import Finding
 from catalog_gateway.sources.models import Source
 
@@ -35,7 +36,10 @@ class StepContext:
     course: Course | None = None
     prefetched: Prefetched | None = None
     organizations: OrganizationCache | None = None
-    runs: dict[int, CourseRun] = field(default_factory=dict)
+    # Set when the event was found unchanged (`gateway.unchanged`): the catalog steps report
+    # from it instead of loading and comparing rows.
+    unchanged: Unchanged | None = None
+    runs: dict[int, CourseRun | LoadedRun] = field(default_factory=dict)
     kept_runs: set[int] = field(default_factory=set)
     products: Products = field(default_factory=Products)
     warnings: list[Finding] = field(default_factory=list)
@@ -43,7 +47,7 @@ class StepContext:
     def open(self, session: Session) -> None:
         """Start a phase on `session`."""
         self.session = session
-        self.source = session.get(Source, self.source_id)
+        self.source = None  # loaded by the first step that needs it (`owner`)
 
     @property
     def db(self) -> Session:
@@ -56,7 +60,9 @@ class StepContext:
     def owner(self) -> Source:
         """The source sending the event, in the phase's session."""
         if self.source is None:
-            raise RuntimeError("a step ran outside a phase")
+            self.source = self.db.get(Source, self.source_id)
+        if self.source is None:
+            raise RuntimeError(f"source {self.source_id} is gone")
         return self.source
 
     def keep_newer(self, label: str, path: str | None, step: str) -> str:

@@ -34,10 +34,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from catalog_gateway.catalog.organizations import resolve_organization
 from catalog_gateway.errors import DownstreamUnavailableError, ErrorCode
 from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Envelope
-from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.results import EventAnswer, EventStatus, StepRecord, refusal
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.context import StepContext
@@ -53,6 +53,7 @@ from catalog_gateway.gateway.executor import (
 from catalog_gateway.gateway.locks import lock_products
 from catalog_gateway.gateway.plans import EventPlan
 from catalog_gateway.gateway.service import EventGateway, Handled, Prepared, SourceProfile
+from catalog_gateway.gateway.unchanged import Snapshot, Unchanged
 
 APPLICATION_GROUP = {
     EventType.INSTRUCTOR_UPSERT: 0,
@@ -63,6 +64,15 @@ APPLICATION_GROUP = {
     EventType.PRODUCT_RETIRE: 4,
 }
 _TRANSACTION_ATTEMPTS = 2
+# The event types whose every entity has a fingerprint (`gateway.unchanged`).
+UNCHANGED_TYPES = frozenset(
+    {
+        EventType.INSTRUCTOR_UPSERT,
+        EventType.COURSE_UPSERT,
+        EventType.PRODUCT_UPSERT,
+        EventType.COURSE_RUN_UPSERT,
+    }
+)
 
 
 class ErrorPolicy(StrEnum):
@@ -70,6 +80,17 @@ class ErrorPolicy(StrEnum):
 
     INDEPENDENT = "independent"
     ALL_OR_NOTHING = "all_or_nothing"
+
+
+def _fingerprinted(events: list[_Event]) -> list[dict[str, Any]]:
+    """The canonical payloads of the events that may be found unchanged."""
+    return [
+        event.transformed.canonical
+        for event in events
+        if event.envelope.event_type in UNCHANGED_TYPES
+        and event.transformed is not None
+        and event.transformed.canonical is not None
+    ]
 
 
 def application_order(envelopes: list[Envelope]) -> list[int]:
@@ -161,6 +182,7 @@ class _EventSet:
         self.independent = policy is ErrorPolicy.INDEPENDENT
         self.handled: dict[int, Handled] = {}
         self.current: _Event | None = None  # the event the open transaction is running
+        self.snapshot = Snapshot()  # what the open transaction's events name, as loaded
         self.isolating = False  # whether the open transaction gives each event a savepoint
 
     def run(self) -> list[Handled]:
@@ -219,6 +241,9 @@ class _EventSet:
     def _transaction(self, events: list[_Event]) -> _Outcome:
         """Run `events` in one transaction (twice after a unique-key race)."""
         self.isolating = self.independent and len(events) > 1
+        for event in events:
+            if event.transformed is None:  # needs no catalog: done once, whatever the attempts
+                event.transformed = self.gateway.transform(self.source, event.envelope)
         for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
             ran: list[_Event] = []
             for event in events:
@@ -228,6 +253,7 @@ class _EventSet:
                     records = log.records_of(
                         session, self.source.id, [e.envelope.event_id for e in events]
                     )
+                    self.snapshot = Snapshot.load(session, self.source.id, _fingerprinted(events))
                     for event in events:
                         self.current = event
                         self._run(session, records, event)
@@ -242,7 +268,7 @@ class _EventSet:
                 return _Outcome(committed=False, ran=ran)
         raise AssertionError("unreachable")
 
-    def _run(self, session: Session, records: dict[str, EventRecord], event: _Event) -> None:
+    def _run(self, session: Session, records: log.Records, event: _Event) -> None:
         """Claim and apply one event in the open transaction."""
         gateway, source = self.gateway, self.source
         claim = log.claim(session, records, source.id, event.envelope, gateway.lease)
@@ -256,8 +282,6 @@ class _EventSet:
             if self.independent:
                 return
             raise _RefusedError
-        if event.transformed is None:
-            event.transformed = gateway.transform(source, event.envelope)
         try:
             with self._isolated(session):
                 self._apply(session, event)
@@ -296,6 +320,7 @@ class _EventSet:
             )
         event.context = context = gateway.context(source, event.envelope)
         lock_products(session, plan.lock_names(session))
+        context.unchanged = self._unchanged(session, prepared, context)
         execution = run_catalog_steps(session, plan, context, prepared.trace)
         if execution.status is not None:
             event.answer = self._conclude(event, execution)
@@ -306,6 +331,26 @@ class _EventSet:
         publish_in_transaction(session, plan, context, prepared.trace)
         event.answer = self._conclude(event, Execution())
         log.record_answer(session, event.record_id, event.answer, prepared.canonical)
+
+    def _unchanged(
+        self, session: Session, prepared: Prepared, context: StepContext
+    ) -> Unchanged | None:
+        """The event's loaded state if it would change nothing (see `gateway.unchanged`); else
+        None, and what it names is no longer matched in this transaction."""
+        assert prepared.payload is not None
+        assert prepared.canonical is not None
+        source_id, cache = self.source.id, self.gateway.organizations
+        found = self.snapshot.match(
+            prepared.payload,
+            context.occurred_at,
+            context.now,
+            lambda code: resolve_organization(session, source_id, code, cache).id,
+        )
+        if found is None:
+            self.snapshot.touch(prepared.canonical)
+        else:
+            self.snapshot.moved_clocks(found, context.occurred_at)
+        return found
 
     # --- after the commit -------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from catalog_gateway.events.results import EventStatus, StepStatus, System
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.plans import EventPlan, ExternalStepError, PlannedStep
 from catalog_gateway.gateway.trace import Trace
+from catalog_gateway.gateway.unchanged import move_clocks
 from catalog_gateway.gateway.validation import Finding
 from catalog_gateway.pointers import join
 
@@ -41,11 +42,14 @@ def run_catalog_steps(
     """The catalog steps on `session`; a domain error ends them (the caller rolls back)."""
     current: PlannedStep | None = None
     context.open(session)
-    context.prefetched = plan.prefetch(session, context.source_id)
+    if context.unchanged is None:
+        context.prefetched = plan.prefetch(session, context.source_id)
     try:
         for current in plan.catalog:
             with trace.step(current.spec) as outcome:
                 current.perform(context, outcome)
+        if context.unchanged is not None:
+            move_clocks(session, context.unchanged, context.occurred_at)
         # Steps leave their rows to be written together; a database error surfaces here.
         session.flush()
     except StaleEventError as error:

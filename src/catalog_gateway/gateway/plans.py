@@ -242,6 +242,11 @@ def _retire_plan(payload: ProductRetire, source_id: int) -> EventPlan:
 
 def _instructor_step(data: InstructorInput, path: str, *, root: bool) -> PlannedStep:
     def perform(ctx: StepContext, outcome: Outcome) -> None:
+        if ctx.unchanged is not None:
+            loaded = ctx.unchanged.instructors[data.external_id]
+            outcome.action = Action.UNCHANGED.value
+            ctx.note(ctx.products.instructors, str(loaded.uuid))
+            return
         try:
             result = upsert_instructor(
                 ctx.db, ctx.owner, data, occurred_at=ctx.occurred_at, prefetched=ctx.prefetched
@@ -263,6 +268,12 @@ def _instructor_step(data: InstructorInput, path: str, *, root: bool) -> Planned
 
 def _course_step(data: CourseInput) -> PlannedStep:
     def perform(ctx: StepContext, outcome: Outcome) -> None:
+        if ctx.unchanged is not None:
+            key = _require(ctx.unchanged.course).key
+            outcome.action = Action.UNCHANGED.value
+            outcome.target = f"course:{key}"
+            ctx.note(ctx.products.courses, key)
+            return
         result = upsert_course(
             ctx.db,
             ctx.owner,
@@ -290,6 +301,12 @@ def _run_step(
     course_reference: CourseReference | None = None,
 ) -> PlannedStep:
     def perform(ctx: StepContext, outcome: Outcome) -> None:
+        if ctx.unchanged is not None:
+            loaded = ctx.runs[index] = ctx.unchanged.runs[index]
+            outcome.action = Action.UNCHANGED.value
+            outcome.target = f"course_run:{loaded.key}"
+            ctx.note(ctx.products.course_runs, loaded.key)
+            return
         if course_reference is not None:
             ctx.course = find_course(
                 ctx.db,
@@ -335,14 +352,16 @@ def _seats_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
             outcome.action = Action.UNCHANGED.value
             outcome.detail = "seats kept with their run's newer data"
             return
-        changes = sync_seats(run, data.seats, ctx.vocabulary)
         counts = dict.fromkeys(Action, 0)
+        if not isinstance(run, CourseRun):  # unchanged: the run's seats are those sent
+            counts[Action.UNCHANGED] = len(data.seats)
+            outcome.detail = _seats_detail(counts, removed=0)
+            outcome.action = Action.UNCHANGED.value
+            return
+        changes = sync_seats(run, data.seats, ctx.vocabulary)
         for seat in changes.seats:
             counts[seat.action] += 1
-        outcome.detail = (
-            f"{counts[Action.CREATED]} created, {counts[Action.UPDATED]} updated, "
-            f"{counts[Action.UNCHANGED]} unchanged, {len(changes.removed)} removed"
-        )
+        outcome.detail = _seats_detail(counts, removed=len(changes.removed))
         if not changes.changed:
             outcome.action = Action.UNCHANGED.value
         elif counts[Action.CREATED] == len(changes.seats) and not changes.removed:
@@ -380,6 +399,13 @@ def _ecommerce_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
     return PlannedStep(spec, perform, path, index)
 
 
+def _seats_detail(counts: dict[Action, int], *, removed: int) -> str:
+    return (
+        f"{counts[Action.CREATED]} created, {counts[Action.UPDATED]} updated, "
+        f"{counts[Action.UNCHANGED]} unchanged, {removed} removed"
+    )
+
+
 class ExternalStepError(Exception):
     """An external step failed; the event goes on with its other runs, then answers `failed`."""
 
@@ -391,7 +417,13 @@ class ExternalStepError(Exception):
 
 def _publish_step(data: CourseRunInput, index: int) -> PlannedStep:
     def perform(ctx: StepContext, outcome: Outcome) -> None:
-        run = _require(ctx.db.get(CourseRun, ctx.runs[index].id))
+        known = ctx.runs[index]
+        if not isinstance(known, CourseRun):  # unchanged: found published already
+            outcome.target = f"course_run:{known.key}"
+            outcome.action = Action.UNCHANGED.value
+            outcome.detail = f"status {known.status.value}"
+            return
+        run = _require(ctx.db.get(CourseRun, known.id))
         outcome.target = f"course_run:{run.key}"
         before = run.status
         if publish(run, ctx.now):

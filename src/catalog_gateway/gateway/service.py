@@ -88,6 +88,7 @@ class Prepared:
     plan: EventPlan | None
     errors: list[EventIssue]
     warnings: list[EventIssue]
+    payload: Payload | None = None  # the validated payload, when the plan is built
 
 
 class EventGateway:
@@ -401,6 +402,7 @@ class EventGateway:
             return prepared
         payload = self._validate(source, envelope, prepared.canonical, prepared, session)
         if payload is not None and not prepared.errors:
+            prepared.payload = payload
             prepared.plan = build_plan(payload, source.id, self.vocabulary().paid_seat_types)
         return prepared
 

@@ -41,3 +41,10 @@ class ExpiringCache(Generic[KeyT, ValueT]):
             return
         with self._lock:
             self._entries[key] = (value,)
+
+    def clear(self) -> None:
+        """Forget every entry (as if each had expired)."""
+        if self._entries is None:
+            return
+        with self._lock:
+            self._entries.clear()

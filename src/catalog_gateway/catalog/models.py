@@ -98,7 +98,9 @@ class Instructor(Fingerprinted, EventTracked, Timestamped, Base):
     __tablename__ = "instructors"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(Uuid(), unique=True, default=uuid.uuid4)
+    uuid: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), unique=True, default=uuid.uuid4, insert_sentinel=True
+    )
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     external_id: Mapped[str] = mapped_column(EXTERNAL_ID)
     given_name: Mapped[str] = mapped_column(String(255))
@@ -131,7 +133,9 @@ class Course(Fingerprinted, EventTracked, Timestamped, Base):
     __tablename__ = "courses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(Uuid(), unique=True, default=uuid.uuid4)
+    uuid: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), unique=True, default=uuid.uuid4, insert_sentinel=True
+    )
     key: Mapped[str] = mapped_column(String(255), unique=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     external_id: Mapped[str] = mapped_column(EXTERNAL_ID)
@@ -199,7 +203,9 @@ class CourseRun(Fingerprinted, EventTracked, Timestamped, Base):
     __tablename__ = "course_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(Uuid(), unique=True, default=uuid.uuid4)
+    uuid: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), unique=True, default=uuid.uuid4, insert_sentinel=True
+    )
     key: Mapped[str] = mapped_column(String(255), unique=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
     external_id: Mapped[str | None] = mapped_column(EXTERNAL_ID)
@@ -288,7 +294,9 @@ class Degree(EventTracked, Timestamped, Base):
     __tablename__ = "degrees"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    uuid: Mapped[uuid.UUID] = mapped_column(Uuid(), unique=True, default=uuid.uuid4)
+    uuid: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), unique=True, default=uuid.uuid4, insert_sentinel=True
+    )
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     external_id: Mapped[str] = mapped_column(EXTERNAL_ID)
     marketing_slug: Mapped[str] = mapped_column(String(255), unique=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from catalog_gateway.caching import ExpiringCache
@@ -69,18 +69,22 @@ def resolve_organization(
     return found
 
 
-def _lookup_organization(session: Session, source_id: int, code: str) -> Organization:
-    mapped = session.scalar(
-        select(Organization)
-        .join(SourceOrganizationCode, SourceOrganizationCode.organization_id == Organization.id)
-        .where(
-            SourceOrganizationCode.source_id == source_id,
-            SourceOrganizationCode.external_code == code,
-        )
+_MAPPED = (
+    select(Organization)
+    .join(SourceOrganizationCode, SourceOrganizationCode.organization_id == Organization.id)
+    .where(
+        SourceOrganizationCode.source_id == bindparam("source_id"),
+        SourceOrganizationCode.external_code == bindparam("code"),
     )
+)
+_BY_KEY = select(Organization).where(Organization.key == bindparam("code"))
+
+
+def _lookup_organization(session: Session, source_id: int, code: str) -> Organization:
+    mapped = session.scalar(_MAPPED, {"source_id": source_id, "code": code})
     if mapped is not None:
         return mapped
-    organization = session.scalar(select(Organization).where(Organization.key == code))
+    organization = session.scalar(_BY_KEY, {"code": code})
     if organization is None:
         raise UnknownReferenceError(
             f"organization {code!r} is neither a known organization key nor one of this "

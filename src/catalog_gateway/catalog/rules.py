@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog.models import Course, Degree
@@ -41,11 +41,19 @@ class Violation:
         return self.raises(self.message, code=self.code, field=self.field)
 
 
+# Built once: building and keying a statement costs more than running it.
+_COURSE_KEY_HOLDER = select(Course.source_id, Course.external_id).where(
+    Course.key == bindparam("key")
+)
+_COURSE_BY_EXTERNAL_ID = select(Course).where(
+    Course.source_id == bindparam("source_id"), Course.external_id == bindparam("external_id")
+)
+_COURSE_BY_KEY = select(Course).where(Course.key == bindparam("key"))
+
+
 def course_key_holder(session: Session, source_id: int, key: str) -> Violation | None:
     """A new course may not take a key that another course holds."""
-    holder = session.execute(
-        select(Course.source_id, Course.external_id).where(Course.key == key)
-    ).first()
+    holder = session.execute(_COURSE_KEY_HOLDER, {"key": key}).first()
     if holder is None:
         return None
     if holder.source_id != source_id:
@@ -66,11 +74,11 @@ def referenced_course(
     the source's own."""
     if external_id is not None:
         course = session.scalar(
-            select(Course).where(Course.source_id == source_id, Course.external_id == external_id)
+            _COURSE_BY_EXTERNAL_ID, {"source_id": source_id, "external_id": external_id}
         )
         label, field = f"external id {external_id!r}", "external_id"
     elif key is not None:
-        course = session.scalar(select(Course).where(Course.key == key))
+        course = session.scalar(_COURSE_BY_KEY, {"key": key})
         label, field = f"key {key!r}", "key"
     else:
         raise ValueError("a course is named by an external_id or a key")
@@ -87,8 +95,8 @@ def course_by_reference(session: Session, source_id: int, reference: str) -> Cou
     """A degree's course: the source's course with that external id, else the course with
     that key."""
     return session.scalar(
-        select(Course).where(Course.source_id == source_id, Course.external_id == reference)
-    ) or session.scalar(select(Course).where(Course.key == reference))
+        _COURSE_BY_EXTERNAL_ID, {"source_id": source_id, "external_id": reference}
+    ) or session.scalar(_COURSE_BY_KEY, {"key": reference})
 
 
 def unknown_degree_course(reference: str) -> Violation:

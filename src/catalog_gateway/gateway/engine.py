@@ -303,7 +303,9 @@ class _EventSet:
         needed, publish and store the answer. Raises `_RefusedError` when refused."""
         gateway, source = self.gateway, self.source
         assert event.transformed is not None
-        prepared = gateway.validate_and_plan(source, event.envelope, event.transformed, session)
+        prepared = gateway.validate_and_plan(
+            source, event.envelope, event.transformed, session, known=self.snapshot
+        )
         event.prepared = prepared
         plan = prepared.plan
         if plan is None:
@@ -321,6 +323,13 @@ class _EventSet:
         event.context = context = gateway.context(source, event.envelope)
         lock_products(session, plan.lock_names(session))
         context.unchanged = self._unchanged(session, prepared, context)
+        if context.unchanged is None:
+            context.prefetched = plan.prefetch(session, source.id, absent=self.snapshot)
+            # What this event writes is no longer as loaded, for the events after it.
+            assert prepared.canonical is not None
+            self.snapshot.touch(prepared.canonical)
+        else:
+            self.snapshot.moved_clocks(context.unchanged, context.occurred_at)
         execution = run_catalog_steps(session, plan, context, prepared.trace)
         if execution.status is not None:
             event.answer = self._conclude(event, execution)
@@ -335,22 +344,15 @@ class _EventSet:
     def _unchanged(
         self, session: Session, prepared: Prepared, context: StepContext
     ) -> Unchanged | None:
-        """The event's loaded state if it would change nothing (see `gateway.unchanged`); else
-        None, and what it names is no longer matched in this transaction."""
+        """The event's loaded state if it would change nothing (see `gateway.unchanged`)."""
         assert prepared.payload is not None
-        assert prepared.canonical is not None
         source_id, cache = self.source.id, self.gateway.organizations
-        found = self.snapshot.match(
+        return self.snapshot.match(
             prepared.payload,
             context.occurred_at,
             context.now,
             lambda code: resolve_organization(session, source_id, code, cache).id,
         )
-        if found is None:
-            self.snapshot.touch(prepared.canonical)
-        else:
-            self.snapshot.moved_clocks(found, context.occurred_at)
-        return found
 
     # --- after the commit -------------------------------------------------------------------
 

@@ -39,11 +39,10 @@ class Execution:
 def run_catalog_steps(
     session: Session, plan: EventPlan, context: StepContext, trace: Trace
 ) -> Execution:
-    """The catalog steps on `session`; a domain error ends them (the caller rolls back)."""
+    """The catalog steps on `session` (`context.prefetched`: the rows they touch, loaded by the
+    caller); a domain error ends them (the caller rolls back)."""
     current: PlannedStep | None = None
     context.open(session)
-    if context.unchanged is None:
-        context.prefetched = plan.prefetch(session, context.source_id)
     try:
         for current in plan.catalog:
             with trace.step(current.spec) as outcome:

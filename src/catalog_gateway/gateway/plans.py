@@ -21,7 +21,7 @@ from catalog_gateway.catalog.degrees import find_degree, retire_degree, upsert_d
 from catalog_gateway.catalog.inputs import CourseInput, CourseRunInput, InstructorInput
 from catalog_gateway.catalog.instructors import upsert_instructor
 from catalog_gateway.catalog.models import Course, CourseRun, RunStatus
-from catalog_gateway.catalog.prefetch import Prefetched, prefetch
+from catalog_gateway.catalog.prefetch import Absent, Prefetched, prefetch
 from catalog_gateway.catalog.runs import match_run, sync_seats, upsert_course_run
 from catalog_gateway.catalog.status import publish
 from catalog_gateway.errors import StaleEventError
@@ -68,12 +68,17 @@ class EventPlan:
     instructor_ids: frozenset[str] = frozenset()
     course_ids: frozenset[str] = frozenset()
 
-    def prefetch(self, session: Session, source_id: int) -> Prefetched | None:
-        """Load, in a few queries, the rows the catalog steps will touch."""
+    def prefetch(self, session: Session, source_id: int, *, absent: Absent) -> Prefetched | None:
+        """Load, in a few queries, the rows the catalog steps will touch (`absent` says which
+        are known not to exist: they are not asked for)."""
         if not (self.instructor_ids or self.course_ids):
             return None
         return prefetch(
-            session, source_id, instructor_ids=self.instructor_ids, course_ids=self.course_ids
+            session,
+            source_id,
+            instructor_ids=self.instructor_ids,
+            course_ids=self.course_ids,
+            absent=absent,
         )
 
     @property

@@ -102,6 +102,9 @@ class Snapshot:
     course_keys: dict[str, str] = field(default_factory=dict)  # key → external id
     touched_instructors: set[str] = field(default_factory=set)
     touched_courses: set[str] = field(default_factory=set)  # external ids or keys
+    # What was looked for: an id looked for, not found and not touched since does not exist.
+    sought_instructors: set[str] = field(default_factory=set)
+    sought_courses: set[str] = field(default_factory=set)
 
     @classmethod
     def load(
@@ -114,7 +117,7 @@ class Snapshot:
         course_keys: set[str] = set()
         for payload in canonical_payloads:
             _named(payload, instructor_ids, course_ids, course_keys)
-        snapshot = cls()
+        snapshot = cls(sought_instructors=instructor_ids, sought_courses=course_ids)
         connection = session.connection()  # plain rows: no ORM object is built
         if instructor_ids:
             rows = connection.execute(
@@ -140,6 +143,30 @@ class Snapshot:
                 for course_id, *run in connection.execute(_RUNS, {"course_ids": list(by_id)}):
                     by_id[course_id].runs.append(LoadedRun(*run))
         return snapshot
+
+    def absent_instructors(self, external_ids: Iterable[str]) -> set[str]:
+        """Those of `external_ids` known not to exist."""
+        return {
+            i
+            for i in external_ids
+            if i in self.sought_instructors
+            and i not in self.instructors
+            and i not in self.touched_instructors
+        }
+
+    def absent_courses(self, external_ids: Iterable[str]) -> set[str]:
+        """Those of the course `external_ids` known not to exist."""
+        return {
+            i
+            for i in external_ids
+            if i in self.sought_courses and i not in self.courses and i not in self.touched_courses
+        }
+
+    def course_exists(self, external_id: str) -> bool | None:
+        """Whether the source has the course, if this load knows (see `validation.Known`)."""
+        if external_id not in self.sought_courses or external_id in self.touched_courses:
+            return None
+        return external_id in self.courses
 
     def touch(self, payload: dict[str, Any]) -> None:
         """What an event taking the full path names may change: never match it again here."""

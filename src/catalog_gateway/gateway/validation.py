@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog import rules
@@ -51,6 +51,13 @@ class Validation:
     errors: list[Finding] = field(default_factory=list)
 
 
+class Known(Protocol):
+    """What a request already loaded about the source's catalog (see `gateway.unchanged`)."""
+
+    def course_exists(self, external_id: str) -> bool | None:
+        """Whether the source has the course (None: not known without asking)."""
+
+
 def validate(
     session: Session,
     source_id: int,
@@ -58,6 +65,7 @@ def validate(
     event_type: EventType,
     data: dict[str, Any],
     organizations: OrganizationCache | None = None,
+    known: Known | None = None,
 ) -> Validation:
     """Check `data` as the canonical payload of `event_type` for the source `source_id`."""
     result = Validation(payload=None)
@@ -65,10 +73,10 @@ def validate(
         result.payload = PAYLOAD_MODELS[event_type].model_validate(data)
     except ValidationError as error:
         result.errors.extend(Finding(*problem) for problem in field_errors(error))
-    rules = _Rules(session, source_id, vocabulary, organizations)
+    rules = _Rules(session, source_id, vocabulary, organizations, known)
     rules.check(event_type, data)
-    known = {finding.path for finding in result.errors}
-    result.errors.extend(f for f in rules.findings if f.path not in known)
+    reported = {finding.path for finding in result.errors}
+    result.errors.extend(f for f in rules.findings if f.path not in reported)
     return result
 
 
@@ -81,8 +89,10 @@ class _Rules:
         source_id: int,
         vocabulary: Vocabulary,
         organizations: OrganizationCache | None,
+        known: Known | None = None,
     ) -> None:
         self.session = session
+        self.known = known
         self.source_id = source_id
         self.vocabulary = vocabulary
         self.organizations = organizations
@@ -200,12 +210,11 @@ class _Rules:
 
     def course_identity(self, external_id: str, key: str, base: str) -> None:
         """A new course must not take a key another course holds."""
-        existing = self.session.scalar(
-            select(Course.id).where(
-                Course.source_id == self.source_id, Course.external_id == external_id
-            )
-        )
-        if existing is None:
+        exists = self.known.course_exists(external_id) if self.known is not None else None
+        if exists is None:
+            parameters = {"source_id": self.source_id, "external_id": external_id}
+            exists = self.session.scalar(_COURSE_ID, parameters) is not None
+        if not exists:
             self.violated(rules.course_key_holder(self.session, self.source_id, key), base)
 
     def instructors(self, raw: Any, base: str) -> set[str]:
@@ -281,14 +290,8 @@ class _Rules:
     def staff(self, staff: list[tuple[int, str]], base: str, sent: set[str]) -> None:
         unknown = {external_id for _, external_id in staff if external_id not in sent}
         if unknown:
-            stored = set(
-                self.session.scalars(
-                    select(Instructor.external_id).where(
-                        Instructor.source_id == self.source_id,
-                        Instructor.external_id.in_(unknown),
-                    )
-                )
-            )
+            parameters = {"source_id": self.source_id, "external_ids": list(unknown)}
+            stored = set(self.session.scalars(_INSTRUCTOR_IDS, parameters))
             unknown -= stored
         names = [external_id for _, external_id in staff]
         known = set(names) - unknown
@@ -356,11 +359,21 @@ class _Rules:
         return True
 
     def _degree(self, external_id: str) -> int | None:
-        return self.session.scalar(
-            select(Degree.id).where(
-                Degree.source_id == self.source_id, Degree.external_id == external_id
-            )
-        )
+        parameters = {"source_id": self.source_id, "external_id": external_id}
+        return self.session.scalar(_DEGREE_ID, parameters)
+
+
+# Built once: building and keying a statement costs more than running it.
+_COURSE_ID = select(Course.id).where(
+    Course.source_id == bindparam("source_id"), Course.external_id == bindparam("external_id")
+)
+_INSTRUCTOR_IDS = select(Instructor.external_id).where(
+    Instructor.source_id == bindparam("source_id"),
+    Instructor.external_id.in_(bindparam("external_ids", expanding=True)),
+)
+_DEGREE_ID = select(Degree.id).where(
+    Degree.source_id == bindparam("source_id"), Degree.external_id == bindparam("external_id")
+)
 
 
 def _parse(model: type[ModelT], raw: Any) -> ModelT | None:

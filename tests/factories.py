@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,7 +17,14 @@ from catalog_gateway.catalog.inputs import (
     InstructorInput,
     SeatInput,
 )
-from catalog_gateway.catalog.organizations import ensure_organization
+from catalog_gateway.catalog.loading import CoreLoader
+from catalog_gateway.catalog.organizations import (
+    OrganizationRef,
+    ensure_organization,
+    resolve_organization,
+)
+from catalog_gateway.catalog.state import CatalogState
+from catalog_gateway.catalog.writing import write
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
 from catalog_gateway.sources.models import Source
 from catalog_gateway.sources.service import create_source
@@ -37,6 +46,20 @@ def make_source(session: Session, slug: str = "exec-ed") -> Source:
         session, slug, transformer="canonical", installed=INSTALLED, rate="50/second", burst=100
     )
     return source
+
+
+@contextmanager
+def catalog(session: Session, source_id: int) -> Iterator[CatalogState]:
+    """The catalog state of `source_id` in `session`'s transaction, as the event engine holds
+    it: what the block changes is written when it ends (unless it raises)."""
+    state = CatalogState(source_id, CoreLoader(session.connection()))
+    yield state
+    write(state, session.connection())
+
+
+def organization(session: Session, source_id: int, code: str = "MITx") -> OrganizationRef:
+    """The organization `code` resolves to for the source (what the upserts are given)."""
+    return resolve_organization(session, source_id, code)
 
 
 def vocabulary(session: Session) -> Vocabulary:

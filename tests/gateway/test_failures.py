@@ -154,10 +154,12 @@ REFUSAL = "the database refuses to publish course runs"
 
 @contextmanager
 def publication_refused(database: Database) -> Iterator[None]:
-    """Make the database itself refuse the publication's UPDATE of course_runs.status.
+    """Make the database itself refuse to store a published run.
 
-    A trigger on both backends, raising a constraint violation only when a run's status moves
-    to `reviewed` or `published`: inserting runs, and updating anything else, still works.
+    Triggers on both backends, raising a constraint violation only when a run's status moves
+    to `reviewed` or `published`, or a run is inserted so (a new run published in the catalog
+    transaction is written once, published): writing unpublished runs, and anything else,
+    still works.
     """
     if database.is_sqlite:
         create = [
@@ -166,9 +168,18 @@ def publication_refused(database: Database) -> Iterator[None]:
             BEFORE UPDATE OF status ON course_runs
             WHEN NEW.status IN ('reviewed', 'published') AND NEW.status <> OLD.status
             BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END
-            """
+            """,
+            f"""
+            CREATE TRIGGER refuse_run_publication_insert
+            BEFORE INSERT ON course_runs
+            WHEN NEW.status IN ('reviewed', 'published')
+            BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END
+            """,
         ]
-        drop = ["DROP TRIGGER IF EXISTS refuse_run_publication"]
+        drop = [
+            "DROP TRIGGER IF EXISTS refuse_run_publication",
+            "DROP TRIGGER IF EXISTS refuse_run_publication_insert",
+        ]
     else:
         create = [
             f"""
@@ -181,9 +192,16 @@ def publication_refused(database: Database) -> Iterator[None]:
             WHEN (NEW.status IN ('reviewed', 'published') AND NEW.status <> OLD.status)
             EXECUTE FUNCTION refuse_run_publication()
             """,
+            """
+            CREATE TRIGGER refuse_run_publication_insert
+            BEFORE INSERT ON course_runs FOR EACH ROW
+            WHEN (NEW.status IN ('reviewed', 'published'))
+            EXECUTE FUNCTION refuse_run_publication()
+            """,
         ]
         drop = [
             "DROP TRIGGER IF EXISTS refuse_run_publication ON course_runs",
+            "DROP TRIGGER IF EXISTS refuse_run_publication_insert ON course_runs",
             "DROP FUNCTION IF EXISTS refuse_run_publication()",
         ]
     with database.writer.begin() as connection:
@@ -326,11 +344,21 @@ def test_a_publication_the_database_refused_is_not_reported_as_done(
     service: str, database: Database, request: pytest.FixtureRequest
 ) -> None:
     """Whether the publication ran inline or after the catalog commit, no run was published,
-    so no course_run.publish step may say it updated one."""
+    so no course_run.publish step may say it was done: inline, the publication is written with
+    the catalog writes, and the trace says they were all rolled back; after the commit, each
+    run is published on its own, and the first refusal fails its step (the next is skipped)."""
     api: Api = request.getfixturevalue(service)
 
     with publication_refused(database):
         answer = api.send(envelope("e-1", product_payload())).json()
 
     publication = [s for s in answer["steps"] if s["name"] == "course_run.publish"]
-    assert [s["action"] for s in publication] == [None, None], publication
+    if service == "api":
+        assert [(s["status"], s["detail"]) for s in publication] == [
+            ("ok", "rolled back: the catalog database failed")
+        ] * 2, publication
+    else:
+        assert [(s["status"], s["action"]) for s in publication] == [
+            ("failed", None),
+            ("skipped", None),
+        ], publication

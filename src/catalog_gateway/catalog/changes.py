@@ -6,13 +6,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from catalog_gateway.catalog.models import EventTracked
-from catalog_gateway.db.base import Timestamped, utcnow
+from catalog_gateway.db.base import utcnow
 from catalog_gateway.errors import StaleEventError
 
 EntityT = TypeVar("EntityT")
+
+
+class Modifiable(Protocol):
+    """An entity whose `modified` moves when its data really changes."""
+
+    modified: datetime
+
+
+class EventTracked(Protocol):
+    """An entity that remembers the newest event applied to it."""
+
+    last_occurred_at: datetime | None
 
 
 class Action(StrEnum):
@@ -41,7 +52,7 @@ def assign_changed(entity: object, values: Mapping[str, object]) -> bool:
     return changed
 
 
-def settle(entity: Timestamped, *, created: bool, changed: bool) -> Action:
+def settle(entity: Modifiable, *, created: bool, changed: bool) -> Action:
     """The action for an upsert, moving `modified` only when something really changed."""
     if created:
         return Action.CREATED

@@ -6,12 +6,8 @@ created and kept, so a partner renaming its number never changes the course's id
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog import rules
 from catalog_gateway.catalog.changes import (
@@ -24,21 +20,18 @@ from catalog_gateway.catalog.changes import (
 from catalog_gateway.catalog.fingerprints import fingerprint
 from catalog_gateway.catalog.inputs import CourseInput
 from catalog_gateway.catalog.keys import course_key
-from catalog_gateway.catalog.models import Course, CourseSubject, ProductStatus, RunStatus
-from catalog_gateway.catalog.organizations import OrganizationCache, resolve_organization
-from catalog_gateway.catalog.prefetch import Prefetched
+from catalog_gateway.catalog.models import ProductStatus, RunStatus
+from catalog_gateway.catalog.organizations import OrganizationRef
+from catalog_gateway.catalog.state import CatalogState, CourseRow
 from catalog_gateway.catalog.status import transition
 from catalog_gateway.catalog.vocabulary import Vocabulary
-from catalog_gateway.sources.models import Source
 
 
 def find_course(
-    session: Session, source: Source, *, external_id: str | None = None, key: str | None = None
-) -> Course:
+    state: CatalogState, *, external_id: str | None = None, key: str | None = None
+) -> CourseRow:
     """The course a source refers to, by its external id or by key; it must be the source's own."""
-    course, violation = rules.referenced_course(
-        session, source.id, external_id=external_id, key=key
-    )
+    course, violation = rules.referenced_course(state, external_id=external_id, key=key)
     if violation is not None:
         raise violation.error()
     assert course is not None
@@ -46,42 +39,28 @@ def find_course(
 
 
 def upsert_course(
-    session: Session,
-    source: Source,
+    state: CatalogState,
     data: CourseInput,
     vocabulary: Vocabulary,
+    organization: OrganizationRef,
     *,
     occurred_at: datetime | None = None,
-    prefetched: Prefetched | None = None,
-    organizations: OrganizationCache | None = None,
-) -> Upserted[Course]:
-    """Create or update the source's course `data.external_id` (and bring back a retired one).
-
-    The row is written at the next flush (at the latest when the transaction commits).
-    """
+) -> Upserted[CourseRow]:
+    """Create or update the source's course `data.external_id` (and bring back a retired one);
+    `organization` is what `data.organization` resolves to for the source."""
     _check_references(data, vocabulary)
-    organization = resolve_organization(session, source.id, data.organization, organizations)
-    if prefetched is not None and prefetched.knows_course(data.external_id):
-        course = prefetched.courses[data.external_id]
-    else:
-        course = session.scalar(
-            select(Course).where(
-                Course.source_id == source.id, Course.external_id == data.external_id
-            )
-        )
+    course = state.course(data.external_id)
     created = course is None
     if course is None:
         key = course_key(organization.key, data.number)
-        _ensure_key_free(session, key, source)
-        # A new course has no runs: saying so spares a query when its runs are matched.
-        course = Course(
-            uuid=uuid.uuid4(), key=key, source=source, external_id=data.external_id, runs=[]
-        )
-        session.add(course)
-        if prefetched is not None:
-            prefetched.courses[data.external_id] = course
+        violation = rules.course_key_holder(state, key)
+        if violation is not None:
+            raise violation.error()
+        course = CourseRow(source_id=state.source_id, external_id=data.external_id, key=key)
+        state.add_course(course)
     else:
         ensure_not_stale(course, occurred_at, f"course {course.key}")
+        state.touch(course)
     changed = assign_changed(course, {"organization_id": organization.id, **_course_values(data)})
     changed |= _sync_subjects(course, data.subjects)
     changed |= _restore_if_retired(course)
@@ -96,23 +75,18 @@ def course_fingerprint(data: CourseInput, organization_id: int) -> str:
 
 
 def retire_course(
-    session: Session, course: Course, *, occurred_at: datetime | None = None
-) -> Upserted[Course]:
+    state: CatalogState, course: CourseRow, *, occurred_at: datetime | None = None
+) -> Upserted[CourseRow]:
     """Archive the course and every run of it."""
     ensure_not_stale(course, occurred_at, f"course {course.key}")
+    state.touch(course)
     changed = assign_changed(course, {"product_status": ProductStatus.ARCHIVED})
     for run in course.runs:
+        state.touch(run)
         if transition(run, RunStatus.ARCHIVED):
             settle(run, created=False, changed=True)
     note_occurred_at(course, occurred_at)
-    session.flush()
     return Upserted(course, settle(course, created=False, changed=changed))
-
-
-def _ensure_key_free(session: Session, key: str, source: Source) -> None:
-    violation = rules.course_key_holder(session, source.id, key)
-    if violation is not None:
-        raise violation.error()
 
 
 def _check_references(data: CourseInput, vocabulary: Vocabulary) -> None:
@@ -149,15 +123,13 @@ def _course_values(data: CourseInput) -> dict[str, Any]:
     }
 
 
-def _sync_subjects(course: Course, subjects: list[str]) -> bool:
+def _sync_subjects(course: CourseRow, subjects: list[str]) -> bool:
     wanted = list(dict.fromkeys(subjects))
     if course.subjects == wanted:
         return False
-    course.subject_links = [
-        CourseSubject(subject=slug, position=position) for position, slug in enumerate(wanted)
-    ]
+    course.subjects = wanted
     return True
 
 
-def _restore_if_retired(course: Course) -> bool:
+def _restore_if_retired(course: CourseRow) -> bool:
     return assign_changed(course, {"product_status": ProductStatus.PUBLISHED})

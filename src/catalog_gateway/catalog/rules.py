@@ -12,10 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
-
-from catalog_gateway.catalog.models import Course, Degree
+from catalog_gateway.catalog.state import CatalogState, CourseRow
 from catalog_gateway.errors import (
     CatalogGatewayError,
     ConflictError,
@@ -41,22 +38,12 @@ class Violation:
         return self.raises(self.message, code=self.code, field=self.field)
 
 
-# Built once: building and keying a statement costs more than running it.
-_COURSE_KEY_HOLDER = select(Course.source_id, Course.external_id).where(
-    Course.key == bindparam("key")
-)
-_COURSE_BY_EXTERNAL_ID = select(Course).where(
-    Course.source_id == bindparam("source_id"), Course.external_id == bindparam("external_id")
-)
-_COURSE_BY_KEY = select(Course).where(Course.key == bindparam("key"))
-
-
-def course_key_holder(session: Session, source_id: int, key: str) -> Violation | None:
+def course_key_holder(state: CatalogState, key: str) -> Violation | None:
     """A new course may not take a key that another course holds."""
-    holder = session.execute(_COURSE_KEY_HOLDER, {"key": key}).first()
+    holder = state.course_by_key(key)
     if holder is None:
         return None
-    if holder.source_id != source_id:
+    if holder.source_id != state.source_id:
         message = f"course {key} belongs to another source"
         return Violation(ErrorCode.NOT_OWNER, message, "number", NotOwnerError)
     return Violation(
@@ -68,35 +55,31 @@ def course_key_holder(session: Session, source_id: int, key: str) -> Violation |
 
 
 def referenced_course(
-    session: Session, source_id: int, *, external_id: str | None, key: str | None
-) -> tuple[Course | None, Violation | None]:
+    state: CatalogState, *, external_id: str | None, key: str | None
+) -> tuple[CourseRow | None, Violation | None]:
     """The course an event names, by the source's external id or by key: it must exist and be
     the source's own."""
     if external_id is not None:
-        course = session.scalar(
-            _COURSE_BY_EXTERNAL_ID, {"source_id": source_id, "external_id": external_id}
-        )
+        course = state.course(external_id)
         label, field = f"external id {external_id!r}", "external_id"
     elif key is not None:
-        course = session.scalar(_COURSE_BY_KEY, {"key": key})
+        course = state.course_by_key(key)
         label, field = f"key {key!r}", "key"
     else:
         raise ValueError("a course is named by an external_id or a key")
     if course is None:
         message = f"no course of this source has {label}"
         return None, Violation(ErrorCode.UNKNOWN_COURSE, message, field, NotFoundError)
-    if course.source_id != source_id:
+    if course.source_id != state.source_id:
         message = f"course {course.key} belongs to another source"
         return None, Violation(ErrorCode.NOT_OWNER, message, field, NotOwnerError)
     return course, None
 
 
-def course_by_reference(session: Session, source_id: int, reference: str) -> Course | None:
+def course_by_reference(state: CatalogState, reference: str) -> CourseRow | None:
     """A degree's course: the source's course with that external id, else the course with
     that key."""
-    return session.scalar(
-        _COURSE_BY_EXTERNAL_ID, {"source_id": source_id, "external_id": reference}
-    ) or session.scalar(_COURSE_BY_KEY, {"key": reference})
+    return state.course(reference) or state.course_by_key(reference)
 
 
 def unknown_degree_course(reference: str) -> Violation:
@@ -111,15 +94,17 @@ def unknown_degree_course(reference: str) -> Violation:
 
 
 def marketing_slug_holder(
-    session: Session, source_id: int, slug: str, external_id: str | None
+    state: CatalogState, slug: str, external_id: str | None
 ) -> Violation | None:
     """A degree's marketing slug is its own: no other degree may hold it."""
-    holder = session.execute(
-        select(Degree.source_id, Degree.external_id).where(Degree.marketing_slug == slug)
-    ).first()
-    if holder is None or (holder.source_id == source_id and holder.external_id == external_id):
+    holder = state.degree_by_slug(slug)
+    if holder is not None and holder.marketing_slug != slug:  # it moved to another slug
+        holder = None
+    if holder is None or (
+        holder.source_id == state.source_id and holder.external_id == external_id
+    ):
         return None
-    if holder.source_id != source_id:
+    if holder.source_id != state.source_id:
         message = f"degree {slug} belongs to another source"
         return Violation(ErrorCode.NOT_OWNER, message, "marketing_slug", NotOwnerError)
     return Violation(

@@ -6,14 +6,10 @@ its (start, end). Its key is derived from the start date when it is created and 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
-
-from sqlalchemy import exists, inspect, select
-from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog import rules
 from catalog_gateway.catalog.changes import (
@@ -27,15 +23,8 @@ from catalog_gateway.catalog.changes import (
 from catalog_gateway.catalog.fingerprints import fingerprint
 from catalog_gateway.catalog.inputs import CourseRunInput, SeatInput
 from catalog_gateway.catalog.keys import course_run_key
-from catalog_gateway.catalog.models import (
-    Course,
-    CourseRun,
-    Instructor,
-    RunStaff,
-    RunStatus,
-    Seat,
-)
-from catalog_gateway.catalog.prefetch import Prefetched
+from catalog_gateway.catalog.models import RunStatus
+from catalog_gateway.catalog.state import CatalogState, CourseRow, InstructorRow, RunRow, SeatRow
 from catalog_gateway.catalog.status import transition
 from catalog_gateway.catalog.vocabulary import Vocabulary
 
@@ -44,8 +33,8 @@ from catalog_gateway.catalog.vocabulary import Vocabulary
 class SeatChanges:
     """What syncing a run's seats did: one result per seat sent, and the seats removed."""
 
-    seats: list[Upserted[Seat]]
-    removed: list[Seat]
+    seats: list[Upserted[SeatRow]]
+    removed: list[SeatRow]
 
     @property
     def changed(self) -> bool:
@@ -53,34 +42,13 @@ class SeatChanges:
         return bool(self.removed) or any(s.action is not Action.UNCHANGED for s in self.seats)
 
 
-def match_run(session: Session, course: Course, data: CourseRunInput) -> CourseRun | None:
+def match_run(course: CourseRow, data: CourseRunInput) -> RunRow | None:
     """The existing run `data` describes: by external id; else (or if none has it) by dates.
 
     A run matched by dates only when it has no external id of its own, so two variants of
-    the same dates never merge. When the course's runs are loaded already (or the course is
-    new), they are searched in memory.
+    the same dates never merge. A course's runs are always held with it.
     """
-    if course.id is None or "runs" not in inspect(course).unloaded:
-        return match_loaded_run(course.runs, data)
-    if data.external_id is not None:
-        run = session.scalar(
-            select(CourseRun).where(
-                CourseRun.course_id == course.id, CourseRun.external_id == data.external_id
-            )
-        )
-        if run is not None:
-            return run
-    return session.scalar(
-        select(CourseRun)
-        .where(
-            CourseRun.course_id == course.id,
-            CourseRun.start == data.start,
-            CourseRun.end == data.end,
-            CourseRun.external_id.is_(None),
-        )
-        .order_by(CourseRun.id)
-        .limit(1)
-    )
+    return match_loaded_run(course.runs, data)
 
 
 class MatchableRun(Protocol):
@@ -117,37 +85,33 @@ def match_loaded_run(runs: Sequence[MatchableT], data: CourseRunInput) -> Matcha
 
 
 def upsert_course_run(
-    session: Session,
-    course: Course,
+    state: CatalogState,
+    course: CourseRow,
     data: CourseRunInput,
     vocabulary: Vocabulary,
     *,
     occurred_at: datetime | None = None,
-    prefetched: Prefetched | None = None,
-) -> Upserted[CourseRun]:
-    """Create or update a run of `course` (seats are synced separately, see `sync_seats`).
-
-    The row is written at the next flush (at the latest when the transaction commits).
-    """
+) -> Upserted[RunRow]:
+    """Create or update a run of `course` (seats are synced separately, see `sync_seats`)."""
     _check(course, data, vocabulary)
-    # `course.source.id`: a course created in this transaction has no source_id before a flush.
-    staff = _resolve_staff(session, course.source.id, data.staff, prefetched)
-    run = match_run(session, course, data)
+    staff = _resolve_staff(state, data.staff)
+    run = match_run(course, data)
     created = run is None
     if run is None:
-        key = course_run_key(course.key, data.start, lambda k: _run_key_taken(session, course, k))
-        # Empty collections, not unloaded ones: a new run's seats and staff need no query.
-        run = CourseRun(
-            uuid=uuid.uuid4(),
-            key=key,
+        key = course_run_key(course.key, data.start, lambda k: any(r.key == k for r in course.runs))
+        run = RunRow(
             course=course,
-            status=RunStatus.UNPUBLISHED,
-            seats=[],
-            staff_links=[],
+            key=key,
+            start=data.start,
+            end=data.end,
+            pacing=data.pacing,
+            run_type=data.run_type,
         )
-        session.add(run)
+        state.touch(course)
+        course.runs.append(run)
     else:
         ensure_not_stale(run, occurred_at, f"course run {run.key}")
+        state.touch(run)
     changed = assign_changed(run, _run_values(data))
     changed |= _sync_staff(run, staff)
     if run.status == RunStatus.ARCHIVED:
@@ -159,7 +123,9 @@ def upsert_course_run(
     return Upserted(run, settle(run, created=created, changed=changed))
 
 
-def sync_seats(run: CourseRun, seats: Sequence[SeatInput], vocabulary: Vocabulary) -> SeatChanges:
+def sync_seats(
+    state: CatalogState, run: RunRow, seats: Sequence[SeatInput], vocabulary: Vocabulary
+) -> SeatChanges:
     """Make the run's seats exactly `seats`: create, update, and remove those not sent.
 
     A seat keeps its SKU across price changes; ecommerce re-publishes it under the same SKU.
@@ -168,81 +134,55 @@ def sync_seats(run: CourseRun, seats: Sequence[SeatInput], vocabulary: Vocabular
         vocabulary.require_seat_type(run.run_type, wanted.type)
     for _index, violation in rules.duplicate_seats((seat.type, seat.currency) for seat in seats):
         raise violation.error()
+    state.touch(run)
     existing = {(seat.type, seat.currency): seat for seat in run.seats}
-    results: list[Upserted[Seat]] = []
+    results: list[Upserted[SeatRow]] = []
     for wanted in seats:
         seat = existing.pop((wanted.type, wanted.currency), None)
         values = {"price": wanted.price, "upgrade_deadline": wanted.upgrade_deadline}
         if seat is None:
-            seat = Seat(type=wanted.type, currency=wanted.currency, **values)
-            run.seats.append(seat)
+            seat = SeatRow(
+                type=wanted.type,
+                currency=wanted.currency,
+                price=wanted.price,
+                upgrade_deadline=wanted.upgrade_deadline,
+            )
             results.append(Upserted(seat, Action.CREATED))
         else:
+            state.touch(seat)
             changed = assign_changed(seat, values)
             results.append(Upserted(seat, Action.UPDATED if changed else Action.UNCHANGED))
     removed = list(existing.values())
-    for seat in removed:
-        run.seats.remove(seat)
+    # In creation order, as the catalog lists them: the seats kept, then the new ones.
+    run.seats = [seat for seat in run.seats if seat not in removed] + [
+        result.entity for result in results if result.action is Action.CREATED
+    ]
     changes = SeatChanges(results, removed)
     if changes.changed:
         settle(run, created=False, changed=True)
     return changes
 
 
-def _check(course: Course, data: CourseRunInput, vocabulary: Vocabulary) -> None:
+def _check(course: CourseRow, data: CourseRunInput, vocabulary: Vocabulary) -> None:
     violation = rules.run_ends_after_start(data.start, data.end)
     if violation is not None:
         raise violation.error()
     vocabulary.require_run_type(course.course_type, data.run_type)
 
 
-def _resolve_staff(
-    session: Session, source_id: int, external_ids: list[str], prefetched: Prefetched | None
-) -> list[Instructor]:
+def _resolve_staff(state: CatalogState, external_ids: list[str]) -> list[InstructorRow]:
     wanted = list(dict.fromkeys(external_ids))
-    if not wanted:
-        return []
-    known = prefetched.instructors if prefetched is not None else {}
-    found = {
-        external_id: instructor
-        for external_id in wanted
-        if (instructor := known.get(external_id)) is not None
-    }
-    unknown = [external_id for external_id in wanted if external_id not in known]
-    if unknown:
-        found.update(
-            (instructor.external_id, instructor)
-            for instructor in session.scalars(
-                select(Instructor).where(
-                    Instructor.source_id == source_id, Instructor.external_id.in_(unknown)
-                )
-            )
-        )
+    found = {i: row for i in wanted if (row := state.instructor(i)) is not None}
     for _index, violation in rules.unknown_staff(wanted, set(found)):
         raise violation.error()
     return [found[external_id] for external_id in wanted]
 
 
-def _sync_staff(run: CourseRun, staff: list[Instructor]) -> bool:
-    if [link.instructor_id for link in run.staff_links] == [i.id for i in staff]:
+def _sync_staff(run: RunRow, staff: list[InstructorRow]) -> bool:
+    if run.staff == staff:
         return False
-    run.staff_links = [
-        RunStaff(instructor=instructor, position=position)
-        for position, instructor in enumerate(staff)
-    ]
+    run.staff = list(staff)
     return True
-
-
-def _run_key_taken(session: Session, course: Course, key: str) -> bool:
-    """True if a run already has `key`.
-
-    A run key starts with its course's key, and course keys are unique and never change, so
-    only the course's own runs can hold it: when they are loaded, they are searched in memory
-    (the database's unique index still guards the write).
-    """
-    if course.id is None or "runs" not in inspect(course).unloaded:
-        return any(run.key == key for run in course.runs)
-    return bool(session.scalar(select(exists().where(CourseRun.key == key))))
 
 
 def _run_values(data: CourseRunInput) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from catalog_gateway.catalog.models import CourseRun, RunStatus
+from catalog_gateway.catalog.models import RunStatus
 from catalog_gateway.errors import IllegalTransitionError
 
 ALLOWED_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
@@ -25,7 +25,14 @@ ALLOWED_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
 }
 
 
-def transition(run: CourseRun, target: RunStatus) -> bool:
+class Transitioning(Protocol):
+    """A run whose status moves (a row in memory, or an ORM object)."""
+
+    key: str
+    status: RunStatus
+
+
+def transition(run: Transitioning, target: RunStatus) -> bool:
     """Move the run to `target`; False if it is already there; raise if the move is illegal."""
     if run.status == target:
         return False
@@ -59,7 +66,13 @@ def is_published(run: RunState, now: datetime) -> bool:
     return run.status == RunStatus.PUBLISHED or run.status == publication_target(run, now)
 
 
-def publish(run: CourseRun, now: datetime) -> bool:
+class Publishable(Transitioning, Protocol):
+    """A run that publishing moves."""
+
+    go_live_date: datetime | None
+
+
+def publish(run: Publishable, now: datetime) -> bool:
     """Publish the run (or mark it reviewed before go-live), never moving it backwards."""
     if is_published(run, now):
         return False

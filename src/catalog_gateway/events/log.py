@@ -71,40 +71,44 @@ def payload_hash(event_type: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-# What the event engine runs for every event, built once: building and keying a statement costs
-# more than running it.
+# What the event engine runs for every request, built once: building and keying a statement
+# costs more than running it.
 _RECORDS_OF = select(EventRecord).where(
     EventRecord.source_id == bindparam("source_id"),
     EventRecord.event_id.in_(bindparam("event_ids", expanding=True)),
 )
 _TABLE = table_of(EventRecord)
-_CLAIM = insert(_TABLE).returning(_TABLE.c.id)
+_ANSWER_COLUMNS = (
+    "status",
+    "http_status",
+    "retryable",
+    "steps",
+    "errors",
+    "errors_truncated",
+    "warnings",
+    "products",
+    "duration_ms",
+    "canonical_payload",
+    "updated_at",
+)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id, _TABLE.c.event_id)
 _RECORD_ANSWER = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("record_id"))
+    .values({name: bindparam(name, type_=_TABLE.c[name].type) for name in _ANSWER_COLUMNS})
+)
+_RESUME = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("record_id"))
     .values(
         {
             name: bindparam(name, type_=_TABLE.c[name].type)
-            for name in (
-                "status",
-                "http_status",
-                "retryable",
-                "steps",
-                "errors",
-                "errors_truncated",
-                "warnings",
-                "products",
-                "duration_ms",
-                "canonical_payload",
-                "updated_at",
-            )
+            for name in (*_ANSWER_COLUMNS, "attempts")
         }
     )
 )
 
-# An event's record by event id, as `records_of` loaded it, or the id of a record this
-# transaction inserted (loaded only if the same event id comes again in the request).
-Records = dict[str, "EventRecord | int"]
+Records = dict[str, EventRecord]
 
 
 def records_of(session: Session, source_id: int, event_ids: list[str]) -> Records:
@@ -117,50 +121,102 @@ def records_of(session: Session, source_id: int, event_ids: list[str]) -> Record
     return {record.event_id: record for record in found}
 
 
-def claim(
-    session: Session,
-    records: Records,
-    source_id: int,
-    envelope: Envelope,
-    lease: timedelta,
-) -> Claim:
-    """Claim the event's key in `session`'s transaction (the one that applies the event), or
-    say why not. `records`: what `records_of` loaded, kept up to date here.
+def claim(records: Records, envelope: Envelope, digest: str, lease: timedelta) -> Claim:
+    """What the event's key allows, from its stored record (`records`, see `records_of`):
+    run it (new, or resumed after a retryable failure or an abandoned run), or answer the
+    stored answer, or a conflict. Nothing is written: the engine stores every event's record
+    with its answer when its transaction ends (`save`).
 
-    The claim commits with the event's writes: a concurrent request with the same key waits for
-    that commit (SQLite's single writer; PostgreSQL's unique index, whose violation makes the
-    engine run its transaction again, and then it finds this record)."""
-    digest = payload_hash(envelope.event_type.value, envelope.payload)
-    known = records.get(envelope.event_id)
-    if isinstance(known, int):  # inserted earlier in this transaction
-        known = records[envelope.event_id] = _require(session.get(EventRecord, known))
-    if known is not None:
-        return _claim_existing(known, digest, lease)
-    session.flush()  # what the ORM holds goes first (a resumed claim's record, say)
-    record_id: int = (
-        session.connection()
-        .execute(
-            _CLAIM,
-            {
-                "source_id": source_id,
-                "event_id": envelope.event_id,
-                "event_type": envelope.event_type.value,
-                "payload_hash": digest,
-                "raw_payload": envelope.payload,
-                "status": EventStatus.IN_PROGRESS.value,
-                "occurred_at": envelope.occurred_at,
-            },
-        )
-        .scalar_one()
-    )
-    records[envelope.event_id] = record_id
-    return Claim(ClaimKind.NEW, record_id)
-
-
-def _require(record: EventRecord | None) -> EventRecord:
+    A concurrent request with the same key waits for that commit (SQLite's single writer;
+    PostgreSQL's unique index, whose violation makes the engine run its transaction again, and
+    then it finds this record)."""
+    record = records.get(envelope.event_id)
     if record is None:
-        raise RuntimeError("an event record inserted in this transaction is gone")
-    return record
+        return Claim(ClaimKind.NEW)
+    return _claim_existing(record, digest, lease)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An event's record to store: its answer, or None while its external steps are to run."""
+
+    envelope: Envelope
+    digest: str
+    claim: Claim
+    answer: EventAnswer | None
+    canonical_payload: dict[str, Any] | None
+
+
+def save(session: Session, source_id: int, entries: list[Entry]) -> dict[str, int]:
+    """Store the records of a transaction's events (one INSERT for the new ones, one UPDATE for
+    those resumed); their ids by event id."""
+    now = utcnow()
+    new = [
+        {
+            "source_id": source_id,
+            "event_id": entry.envelope.event_id,
+            "event_type": entry.envelope.event_type.value,
+            "payload_hash": entry.digest,
+            "raw_payload": entry.envelope.payload,
+            "occurred_at": entry.envelope.occurred_at,
+            "received_at": now,
+            "attempts": 1,
+        }
+        | _answer_values(entry.answer, entry.canonical_payload, now)
+        for entry in entries
+        if entry.claim.kind is ClaimKind.NEW
+    ]
+    resumed = [
+        {"record_id": entry.claim.record_id, "attempts": _attempts(entry.claim)}
+        | _answer_values(entry.answer, entry.canonical_payload, now)
+        for entry in entries
+        if entry.claim.kind is ClaimKind.RESUME
+    ]
+    connection = session.connection()
+    ids = {entry.claim.record_id: entry.envelope.event_id for entry in entries}
+    found: dict[str, int] = {event_id: id_ for id_, event_id in ids.items() if id_ is not None}
+    if new:
+        found.update((event_id, id_) for id_, event_id in connection.execute(_INSERT, new))
+    if resumed:
+        connection.execute(_RESUME, resumed)
+    return found
+
+
+def _attempts(claim: Claim) -> int:
+    assert claim.prior is not None
+    return claim.prior.attempts + 1
+
+
+def _answer_values(
+    answer: EventAnswer | None, canonical_payload: dict[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    if answer is None:  # its external steps are still to run
+        return {
+            "status": EventStatus.IN_PROGRESS.value,
+            "http_status": None,
+            "retryable": False,
+            "steps": [],
+            "errors": [],
+            "errors_truncated": 0,
+            "warnings": [],
+            "products": {},
+            "duration_ms": None,
+            "canonical_payload": canonical_payload,
+            "updated_at": now,
+        }
+    return {
+        "status": answer.status.value,
+        "http_status": answer.http_status,
+        "retryable": answer.retryable,
+        "steps": [step.model_dump(mode="json") for step in answer.steps],
+        "errors": [error.model_dump(mode="json") for error in answer.errors],
+        "errors_truncated": answer.errors_truncated,
+        "warnings": [warning.model_dump(mode="json") for warning in answer.warnings],
+        "products": answer.products.model_dump(mode="json"),
+        "duration_ms": answer.duration_ms,
+        "canonical_payload": canonical_payload,
+        "updated_at": now,
+    }
 
 
 def _claim_existing(record: EventRecord, digest: str, lease: timedelta) -> Claim:
@@ -170,9 +226,6 @@ def _claim_existing(record: EventRecord, digest: str, lease: timedelta) -> Claim
     abandoned = status is EventStatus.IN_PROGRESS and record.updated_at < utcnow() - lease
     if (status is EventStatus.FAILED and record.retryable) or abandoned:
         prior = PriorState(record.status, record.retryable, record.attempts, record.updated_at)
-        record.status = EventStatus.IN_PROGRESS.value
-        record.attempts += 1
-        record.updated_at = utcnow()
         return Claim(ClaimKind.RESUME, record.id, prior=prior)
     if status is EventStatus.IN_PROGRESS:
         return Claim(ClaimKind.IN_PROGRESS, record.id)
@@ -196,46 +249,31 @@ def record_answer(
     answer: EventAnswer,
     canonical_payload: dict[str, Any] | None,
 ) -> None:
-    """Store the event's answer in `session`'s transaction (e.g. the one that applied it)."""
-    session.flush()  # a resumed claim's record, changed through the ORM, is written first
+    """Store the event's answer in `session`'s transaction."""
     session.connection().execute(
         _RECORD_ANSWER,
-        {
-            "record_id": record_id,
-            "status": answer.status.value,
-            "http_status": answer.http_status,
-            "retryable": answer.retryable,
-            "steps": [step.model_dump(mode="json") for step in answer.steps],
-            "errors": [error.model_dump(mode="json") for error in answer.errors],
-            "errors_truncated": answer.errors_truncated,
-            "warnings": [warning.model_dump(mode="json") for warning in answer.warnings],
-            "products": answer.products.model_dump(mode="json"),
-            "duration_ms": answer.duration_ms,
-            "canonical_payload": canonical_payload,
-            "updated_at": utcnow(),
-        },
+        {"record_id": record_id} | _answer_values(answer, canonical_payload, utcnow()),
     )
-    # A record the session holds (a resumed claim, or one read back) is read again if used.
+    # A record the session holds (one read back) is read again if used.
     held = session.identity_map.get(identity_key(EventRecord, record_id))
     if held is not None:
         session.expire(held)
 
 
-def release(database: Database, claim: Claim) -> None:
-    """Undo a claim whose run wrote nothing (refused before it started, or crashed): a new
-    record is forgotten, a resumed one is put back as it was (its attempts included)."""
-    assert claim.record_id is not None
+def release(database: Database, record_id: int, prior: PriorState | None) -> None:
+    """Undo the claim of an event left `in_progress` by a run that crashed: a new record is
+    forgotten, a resumed one (`prior`) is put back as it was (its attempts included)."""
     with database.unit_of_work() as session:
-        record = session.get(EventRecord, claim.record_id)
+        record = session.get(EventRecord, record_id)
         if record is None or record.status != EventStatus.IN_PROGRESS.value:
             return
-        if claim.prior is None:
+        if prior is None:
             session.delete(record)
             return
-        record.status = claim.prior.status
-        record.retryable = claim.prior.retryable
-        record.attempts = claim.prior.attempts
-        record.updated_at = claim.prior.updated_at
+        record.status = prior.status
+        record.retryable = prior.retryable
+        record.attempts = prior.attempts
+        record.updated_at = prior.updated_at
 
 
 def answer_of(record: EventRecord) -> EventAnswer:

@@ -8,16 +8,18 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from catalog_gateway.catalog.models import Course, CourseRun
-from catalog_gateway.catalog.organizations import OrganizationCache
-from catalog_gateway.catalog.prefetch import Prefetched
+from catalog_gateway.catalog.organizations import (
+    OrganizationCache,
+    OrganizationRef,
+    resolve_organization,
+)
+from catalog_gateway.catalog.state import CatalogState, CourseRow, RunRow
 from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events.results import Products
 from catalog_gateway.gateway.publication import EcommercePublisher
 from catalog_gateway.gateway.unchanged import LoadedRun, Unchanged
 from catalog_gateway.gateway.validation import Finding
-from catalog_gateway.sources.models import Source
 
 
 @dataclass(slots=True)
@@ -32,22 +34,23 @@ class StepContext:
     external_budget: float = 10.0
     external_deadline: float | None = None
     session: Session | None = None
-    source: Source | None = None
-    course: Course | None = None
-    prefetched: Prefetched | None = None
+    # The catalog as this request's events see it (None after the catalog transaction: the
+    # publication that follows external steps reads and writes the stored rows).
+    state: CatalogState | None = None
+    course: CourseRow | None = None
     organizations: OrganizationCache | None = None
     # Set when the event was found unchanged (`gateway.unchanged`): the catalog steps report
     # from it instead of loading and comparing rows.
     unchanged: Unchanged | None = None
-    runs: dict[int, CourseRun | LoadedRun] = field(default_factory=dict)
+    runs: dict[int, RunRow | LoadedRun] = field(default_factory=dict)
     kept_runs: set[int] = field(default_factory=set)
     products: Products = field(default_factory=Products)
     warnings: list[Finding] = field(default_factory=list)
 
-    def open(self, session: Session) -> None:
-        """Start a phase on `session`."""
+    def open(self, session: Session, state: CatalogState | None) -> None:
+        """Start a phase on `session` (and, in the catalog transaction, `state`)."""
         self.session = session
-        self.source = None  # loaded by the first step that needs it (`owner`)
+        self.state = state
 
     @property
     def db(self) -> Session:
@@ -57,13 +60,15 @@ class StepContext:
         return self.session
 
     @property
-    def owner(self) -> Source:
-        """The source sending the event, in the phase's session."""
-        if self.source is None:
-            self.source = self.db.get(Source, self.source_id)
-        if self.source is None:
-            raise RuntimeError(f"source {self.source_id} is gone")
-        return self.source
+    def catalog(self) -> CatalogState:
+        """The catalog state of the catalog transaction."""
+        if self.state is None:
+            raise RuntimeError("a catalog step ran outside the catalog transaction")
+        return self.state
+
+    def organization(self, code: str) -> OrganizationRef:
+        """The organization the source means by `code`."""
+        return resolve_organization(self.db, self.source_id, code, self.organizations)
 
     def keep_newer(self, label: str, path: str | None, step: str) -> str:
         """Note that a part of the event was older than the catalog's data and left alone."""

@@ -26,7 +26,6 @@ written, and an event sees what the events before it wrote.
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -34,8 +33,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from catalog_gateway.catalog.loading import CoreLoader
 from catalog_gateway.catalog.organizations import resolve_organization
-from catalog_gateway.errors import DownstreamUnavailableError, ErrorCode
+from catalog_gateway.catalog.state import CatalogState, ClockFloors, Loader, Names
+from catalog_gateway.catalog.writing import write
+from catalog_gateway.errors import CatalogGatewayError, DownstreamUnavailableError, ErrorCode
 from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.results import EventAnswer, EventStatus, StepRecord, refusal
@@ -51,6 +53,7 @@ from catalog_gateway.gateway.executor import (
     run_catalog_steps,
 )
 from catalog_gateway.gateway.locks import lock_products
+from catalog_gateway.gateway.names import names_of
 from catalog_gateway.gateway.plans import EventPlan
 from catalog_gateway.gateway.service import EventGateway, Handled, Prepared, SourceProfile
 from catalog_gateway.gateway.unchanged import Snapshot, Unchanged
@@ -82,15 +85,24 @@ class ErrorPolicy(StrEnum):
     ALL_OR_NOTHING = "all_or_nothing"
 
 
-def _fingerprinted(events: list[_Event]) -> list[dict[str, Any]]:
-    """The canonical payloads of the events that may be found unchanged."""
-    return [
-        event.transformed.canonical
-        for event in events
-        if event.envelope.event_type in UNCHANGED_TYPES
-        and event.transformed is not None
-        and event.transformed.canonical is not None
-    ]
+def _fingerprinted(events: list[_Event], names: Names) -> Names:
+    """What to load fingerprints of: nothing when no event may be found unchanged."""
+    if any(event.envelope.event_type in UNCHANGED_TYPES for event in events):
+        return names
+    return Names()
+
+
+def _clock_floors(found: Unchanged) -> ClockFloors:
+    """The rows whose clocks an unchanged event moves, by table."""
+    return ClockFloors(
+        instructors=[i.id for i in found.instructors.values()],
+        courses=[found.course.id] if found.course is not None else [],
+        runs=[run.id for run in found.runs.values()],
+    )
+
+
+class _NoLoader(Loader):
+    """The state outside a transaction: it holds nothing and reads nothing."""
 
 
 def application_order(envelopes: list[Envelope]) -> list[int]:
@@ -125,24 +137,21 @@ class _Event:
     index: int
     envelope: Envelope
     started: float
+    digest: str
     transformed: Prepared | None = None  # kept across attempts: the transform needs no catalog
     claim: log.Claim | None = None
     prepared: Prepared | None = None
     context: StepContext | None = None
     answer: EventAnswer | None = None
     replayed: bool = False
-    external: bool = False  # committed; its external steps and publication are still to run
+    external: bool = False  # its external steps and publication run after the commit
+    record_id: int | None = None  # its event-log record, once stored
 
     def reset(self) -> None:
         """Forget what a transaction that did not commit did."""
         self.claim = self.prepared = self.context = self.answer = None
         self.replayed = self.external = False
-
-    @property
-    def record_id(self) -> int:
-        assert self.claim is not None
-        assert self.claim.record_id is not None
-        return self.claim.record_id
+        self.record_id = None
 
     def running(self) -> tuple[Prepared, EventPlan, StepContext]:
         """What an event whose catalog steps ran has: its preparation, plan and context."""
@@ -153,7 +162,7 @@ class _Event:
 
 
 class _RefusedError(Exception):
-    """The event being run was refused: roll its work back (its answer is set)."""
+    """The event being run was refused: undo its work (its answer is set)."""
 
 
 @dataclass(slots=True)
@@ -182,8 +191,10 @@ class _EventSet:
         self.independent = policy is ErrorPolicy.INDEPENDENT
         self.handled: dict[int, Handled] = {}
         self.current: _Event | None = None  # the event the open transaction is running
-        self.snapshot = Snapshot()  # what the open transaction's events name, as loaded
-        self.isolating = False  # whether the open transaction gives each event a savepoint
+        self.snapshot = Snapshot()  # fingerprints of what the transaction's events name
+        self.state = CatalogState(source.id, _NoLoader())  # the catalog the events change
+        self.entries: list[log.Entry] = []  # the event-log records to store
+        self.seen: dict[str, _Event] = {}  # the events run so far in the transaction, by id
 
     def run(self) -> list[Handled]:
         events = self._screen()
@@ -203,7 +214,8 @@ class _EventSet:
             envelope, started = self.envelopes[i], time.perf_counter()
             refused = self.gateway.screen(self.source, envelope, started)
             if refused is None:
-                events.append(_Event(i, envelope, started))
+                digest = log.payload_hash(envelope.event_type.value, envelope.payload)
+                events.append(_Event(i, envelope, started, digest))
                 continue
             self.handled[i] = Handled(refused)
             if not self.independent:
@@ -217,9 +229,6 @@ class _EventSet:
         outcome = self._transaction(events)
         if outcome.committed:
             self._after_commit(events)
-        elif outcome.culprit is not None:  # an event alone, refused: its answer is kept
-            assert outcome.culprit.answer is not None
-            self._store_alone(outcome.culprit, outcome.culprit.answer)
         elif len(events) > 1:  # the database failed: find which event it fails on
             for event in events:
                 self._apply_independent([event])
@@ -239,8 +248,8 @@ class _EventSet:
     # --- the transaction --------------------------------------------------------------------
 
     def _transaction(self, events: list[_Event]) -> _Outcome:
-        """Run `events` in one transaction (twice after a unique-key race)."""
-        self.isolating = self.independent and len(events) > 1
+        """Run `events` in one transaction (twice after a unique-key race): load what they
+        name, apply each in memory, then write the catalog and the event log in bulk."""
         for event in events:
             if event.transformed is None:  # needs no catalog: done once, whatever the attempts
                 event.transformed = self.gateway.transform(self.source, event.envelope)
@@ -250,14 +259,15 @@ class _EventSet:
                 event.reset()
             try:
                 with self.gateway.database.unit_of_work() as session:
+                    self._open(session, events)
                     records = log.records_of(
                         session, self.source.id, [e.envelope.event_id for e in events]
                     )
-                    self.snapshot = Snapshot.load(session, self.source.id, _fingerprinted(events))
                     for event in events:
                         self.current = event
                         self._run(session, records, event)
                         ran.append(event)
+                    self._write(session)
                 return _Outcome(committed=True)
             except _RefusedError:  # all_or_nothing: the whole transaction is rolled back
                 return _Outcome(committed=False, culprit=self.current, ran=ran)
@@ -268,43 +278,94 @@ class _EventSet:
                 return _Outcome(committed=False, ran=ran)
         raise AssertionError("unreachable")
 
+    def _open(self, session: Session, events: list[_Event]) -> None:
+        """Start a transaction's state: the fingerprints now, the catalog rows on first use."""
+        payloads = [
+            e.transformed.canonical for e in events if e.transformed and e.transformed.canonical
+        ]
+        source_id, cache = self.source.id, self.gateway.organizations
+
+        def organization_key(code: str) -> str | None:
+            try:
+                return resolve_organization(session, source_id, code, cache).key
+            except CatalogGatewayError:
+                return None
+
+        names = names_of(payloads, organization_key)
+        self.snapshot = Snapshot.load(session, source_id, _fingerprinted(events, names))
+        self.state = CatalogState(source_id, CoreLoader(session.connection()))
+        self.state.expect(names)
+        self.entries = []
+        self.seen = {}
+
+    def _write(self, session: Session) -> None:
+        """Write the catalog, then the event-log records (their ids go to their events)."""
+        write(self.state, session.connection())
+        ids = log.save(session, self.source.id, self.entries)
+        for event in self.seen.values():
+            event.record_id = ids.get(event.envelope.event_id)
+
     def _run(self, session: Session, records: log.Records, event: _Event) -> None:
         """Claim and apply one event in the open transaction."""
-        gateway, source = self.gateway, self.source
-        claim = log.claim(session, records, source.id, event.envelope, gateway.lease)
+        gateway = self.gateway
+        if self._repeated(event):
+            return
+        claim = log.claim(records, event.envelope, event.digest, gateway.lease)
         event.claim = claim
+        self.seen[event.envelope.event_id] = event
         if claim.kind is log.ClaimKind.REPLAY:
             event.answer, event.replayed = claim.stored, True
             return
         if claim.kind in (log.ClaimKind.REUSED, log.ClaimKind.IN_PROGRESS):
-            reused = claim.kind is log.ClaimKind.REUSED
-            event.answer = gateway.conflict(source, event.envelope, event.started, reused=reused)
-            if self.independent:
-                return
-            raise _RefusedError
+            self._conflict(event, reused=claim.kind is log.ClaimKind.REUSED)
+            return
+        self.state.begin_event()
         try:
-            with self._isolated(session):
-                self._apply(session, event)
+            self._apply(session, event)
         except _RefusedError:
-            if not self.isolating:
+            self.state.undo_event()
+            if not self.independent:
                 raise
-            # Its savepoint is rolled back; the claim and the answer stay.
-            assert event.answer is not None
-            log.record_answer(session, event.record_id, event.answer, self._canonical(event))
+        else:
+            self.state.end_event()
+        self._store(event)
 
-    def _isolated(self, session: Session) -> AbstractContextManager[Any]:
-        """A savepoint per event of an independent batch. An event alone needs none (a refusal
-        rolls its transaction back, and its answer is stored in one of its own), nor does an
-        all_or_nothing batch (its transaction is the unit)."""
-        return session.begin_nested() if self.isolating else nullcontext()
+    def _repeated(self, event: _Event) -> bool:
+        """An event id sent twice in one request: the second is answered as it would be after
+        the first (its answer again, or a conflict)."""
+        first = self.seen.get(event.envelope.event_id)
+        if first is None:
+            return False
+        if first.digest != event.digest:
+            self._conflict(event, reused=True)
+        elif first.external or first.answer is None:
+            self._conflict(event, reused=False)
+        else:
+            event.answer, event.replayed = first.answer, True
+        return True
+
+    def _conflict(self, event: _Event, *, reused: bool) -> None:
+        event.answer = self.gateway.conflict(
+            self.source, event.envelope, event.started, reused=reused
+        )
+        if not self.independent:
+            raise _RefusedError
+
+    def _store(self, event: _Event) -> None:
+        """Keep the event's record to write with the transaction (its answer, or in progress)."""
+        assert event.claim is not None
+        answer = None if event.external else event.answer
+        self.entries.append(
+            log.Entry(event.envelope, event.digest, event.claim, answer, self._canonical(event))
+        )
 
     def _apply(self, session: Session, event: _Event) -> None:
         """Validate, plan, lock and run the catalog steps; then, when no external call is
-        needed, publish and store the answer. Raises `_RefusedError` when refused."""
-        gateway, source = self.gateway, self.source
+        needed, publish. Raises `_RefusedError` when refused."""
+        gateway, source, state = self.gateway, self.source, self.state
         assert event.transformed is not None
         prepared = gateway.validate_and_plan(
-            source, event.envelope, event.transformed, session, known=self.snapshot
+            source, event.envelope, event.transformed, (session, state), known=self.snapshot
         )
         event.prepared = prepared
         plan = prepared.plan
@@ -321,25 +382,24 @@ class _EventSet:
                 retry_after=ecommerce.breaker.retry_after(),
             )
         event.context = context = gateway.context(source, event.envelope)
-        lock_products(session, plan.lock_names(session))
+        lock_products(session, plan.lock_names(state))
         context.unchanged = self._unchanged(session, prepared, context)
         if context.unchanged is None:
-            context.prefetched = plan.prefetch(session, source.id, absent=self.snapshot)
             # What this event writes is no longer as loaded, for the events after it.
             assert prepared.canonical is not None
             self.snapshot.touch(prepared.canonical)
         else:
             self.snapshot.moved_clocks(context.unchanged, context.occurred_at)
-        execution = run_catalog_steps(session, plan, context, prepared.trace)
+            state.raise_clocks(_clock_floors(context.unchanged), context.occurred_at)
+        execution = run_catalog_steps(session, state, plan, context, prepared.trace)
         if execution.status is not None:
             event.answer = self._conclude(event, execution)
             raise _RefusedError
         if context.publisher is not None and plan.external:
             event.external = True
             return
-        publish_in_transaction(session, plan, context, prepared.trace)
+        publish_in_transaction(session, state, plan, context, prepared.trace)
         event.answer = self._conclude(event, Execution())
-        log.record_answer(session, event.record_id, event.answer, prepared.canonical)
 
     def _unchanged(
         self, session: Session, prepared: Prepared, context: StepContext
@@ -370,13 +430,15 @@ class _EventSet:
         except BaseException:
             for event in waiting:
                 assert event.claim is not None
-                log.release(self.gateway.database, event.claim)
+                assert event.record_id is not None
+                log.release(self.gateway.database, event.record_id, event.claim.prior)
             raise
 
     def _finish(self, event: _Event) -> None:
         prepared, plan, context = event.running()
         execution = after_commit(self.gateway.database, plan, context, prepared.trace)
         event.answer = self._conclude(event, execution)
+        assert event.record_id is not None
         log.finish(self.gateway.database, event.record_id, event.answer, prepared.canonical)
 
     def _conclude(self, event: _Event, execution: Execution) -> EventAnswer:
@@ -406,7 +468,8 @@ class _EventSet:
         event.prepared = prepared
         failure = database_failure(failed_step(prepared.trace))
         if prepared.plan is not None:
-            fail_catalog(prepared.plan, prepared.trace, failure)
+            reason = "the catalog database failed"
+            fail_catalog(prepared.plan, prepared.trace, failure, reason=reason)
         self._store_alone(event, self._conclude(event, failure))
 
     def _store_alone(self, event: _Event, answer: EventAnswer) -> None:
@@ -414,10 +477,12 @@ class _EventSet:
         rolled back)."""
         with self.gateway.database.unit_of_work() as session:
             records = log.records_of(session, self.source.id, [event.envelope.event_id])
-            claim = log.claim(session, records, self.source.id, event.envelope, self.gateway.lease)
+            claim = log.claim(records, event.envelope, event.digest, self.gateway.lease)
             if claim.kind in (log.ClaimKind.NEW, log.ClaimKind.RESUME):
-                assert claim.record_id is not None
-                log.record_answer(session, claim.record_id, answer, self._canonical(event))
+                entry = log.Entry(
+                    event.envelope, event.digest, claim, answer, self._canonical(event)
+                )
+                log.save(session, self.source.id, [entry])
         self.handled[event.index] = Handled(answer)
 
     def _database_failure_refusal(self, events: list[_Event]) -> _Event:

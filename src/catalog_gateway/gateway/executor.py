@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from catalog_gateway.catalog.state import CatalogState
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import CatalogGatewayError, ErrorCode, StaleEventError
 from catalog_gateway.events.results import EventStatus, StepStatus, System
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.plans import EventPlan, ExternalStepError, PlannedStep
 from catalog_gateway.gateway.trace import Trace
-from catalog_gateway.gateway.unchanged import move_clocks
 from catalog_gateway.gateway.validation import Finding
 from catalog_gateway.pointers import join
 
@@ -37,20 +37,16 @@ class Execution:
 
 
 def run_catalog_steps(
-    session: Session, plan: EventPlan, context: StepContext, trace: Trace
+    session: Session, state: CatalogState, plan: EventPlan, context: StepContext, trace: Trace
 ) -> Execution:
-    """The catalog steps on `session` (`context.prefetched`: the rows they touch, loaded by the
-    caller); a domain error ends them (the caller rolls back)."""
+    """The catalog steps, on `state` (the catalog rows, written later with the rest of the
+    request); a domain error ends them (the caller undoes what they changed)."""
     current: PlannedStep | None = None
-    context.open(session)
+    context.open(session, state)
     try:
         for current in plan.catalog:
             with trace.step(current.spec) as outcome:
                 current.perform(context, outcome)
-        if context.unchanged is not None:
-            move_clocks(session, context.unchanged, context.occurred_at)
-        # Steps leave their rows to be written together; a database error surfaces here.
-        session.flush()
     except StaleEventError as error:
         return fail_catalog(
             plan, trace, Execution(EventStatus.STALE, errors=[_finding(error, current)]), current
@@ -61,7 +57,7 @@ def run_catalog_steps(
         )
     finally:
         context.session = None
-        context.prefetched = None
+        context.state = None
     return Execution()
 
 
@@ -110,11 +106,12 @@ def _external_phase(
 
 
 def publish_in_transaction(
-    session: Session, plan: EventPlan, context: StepContext, trace: Trace
+    session: Session, state: CatalogState, plan: EventPlan, context: StepContext, trace: Trace
 ) -> None:
     """When no external call will be made: record the external steps as skipped and publish
     the runs in the catalog transaction (one commit, the event applied whole or not at all)."""
-    _publish_in(session, plan, context, trace, _external_phase(plan, context, trace, []))
+    publishable = _external_phase(plan, context, trace, [])
+    _publish_in(session, state, plan, context, trace, publishable)
 
 
 def _publication_phase(
@@ -125,14 +122,20 @@ def _publication_phase(
     publishable: set[int],
 ) -> None:
     with database.unit_of_work() as session:
-        _publish_in(session, plan, context, trace, publishable)
+        _publish_in(session, None, plan, context, trace, publishable)
 
 
 def _publish_in(
-    session: Session, plan: EventPlan, context: StepContext, trace: Trace, publishable: set[int]
+    session: Session,
+    state: CatalogState | None,
+    plan: EventPlan,
+    context: StepContext,
+    trace: Trace,
+    publishable: set[int],
 ) -> None:
-    """The publication steps on `session` (the runs not in `publishable` are skipped)."""
-    context.open(session)
+    """The publication steps on `session` and `state` (the runs not in `publishable` are
+    skipped)."""
+    context.open(session, state)
     try:
         for step in plan.publication:
             if step.run_index is not None and step.run_index not in publishable:
@@ -142,6 +145,7 @@ def _publish_in(
                 step.perform(context, outcome)
     finally:
         context.session = None
+        context.state = None
 
 
 def fail_catalog(

@@ -12,17 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from catalog_gateway.catalog.changes import Action
 from catalog_gateway.catalog.courses import find_course, retire_course, upsert_course
 from catalog_gateway.catalog.degrees import find_degree, retire_degree, upsert_degree
 from catalog_gateway.catalog.inputs import CourseInput, CourseRunInput, InstructorInput
 from catalog_gateway.catalog.instructors import upsert_instructor
-from catalog_gateway.catalog.models import Course, CourseRun, RunStatus
-from catalog_gateway.catalog.prefetch import Absent, Prefetched, prefetch
+from catalog_gateway.catalog.models import CourseRun, RunStatus
 from catalog_gateway.catalog.runs import match_run, sync_seats, upsert_course_run
+from catalog_gateway.catalog.state import CatalogState, RunRow
 from catalog_gateway.catalog.status import publish
 from catalog_gateway.errors import StaleEventError
 from catalog_gateway.events.payloads import (
@@ -64,22 +61,7 @@ class EventPlan:
     catalog: list[PlannedStep] = field(default_factory=list)
     external: list[PlannedStep] = field(default_factory=list)
     publication: list[PlannedStep] = field(default_factory=list)
-    lock_names: Callable[[Session], list[str]] = lambda _session: []
-    instructor_ids: frozenset[str] = frozenset()
-    course_ids: frozenset[str] = frozenset()
-
-    def prefetch(self, session: Session, source_id: int, *, absent: Absent) -> Prefetched | None:
-        """Load, in a few queries, the rows the catalog steps will touch (`absent` says which
-        are known not to exist: they are not asked for)."""
-        if not (self.instructor_ids or self.course_ids):
-            return None
-        return prefetch(
-            session,
-            source_id,
-            instructor_ids=self.instructor_ids,
-            course_ids=self.course_ids,
-            absent=absent,
-        )
+    lock_names: Callable[[CatalogState], list[str]] = lambda _state: []
 
     @property
     def steps(self) -> list[PlannedStep]:
@@ -97,13 +79,13 @@ def build_plan(payload: Payload, source_id: int, paid_seat_types: frozenset[str]
         course = payload.course
         return EventPlan(
             catalog=[_course_step(course)],
-            lock_names=lambda _s: [_course_lock(source_id, course.external_id)],
+            lock_names=lambda _state: [_course_lock(source_id, course.external_id)],
         )
     if isinstance(payload, InstructorUpsert):
         instructor = payload.instructor
         return EventPlan(
             catalog=[_instructor_step(instructor, "/instructor", root=True)],
-            lock_names=lambda _s: [_instructor_lock(source_id, instructor.external_id)],
+            lock_names=lambda _state: [_instructor_lock(source_id, instructor.external_id)],
         )
     if isinstance(payload, DegreeUpsert):
         return _degree_plan(payload, source_id)
@@ -136,12 +118,10 @@ def _product_plan(
             if _is_paid(run, paid_seat_types)
         ],
         publication=[_publish_step(run, index) for index, run in runs],
-        lock_names=lambda _s: [
+        lock_names=lambda _state: [
             _course_lock(source_id, payload.course.external_id),
             *(_instructor_lock(source_id, i.external_id) for i in payload.instructors),
         ],
-        instructor_ids=_instructor_ids(payload.instructors, payload.course_runs),
-        course_ids=frozenset([payload.course.external_id]),
     )
 
 
@@ -150,8 +130,8 @@ def _course_run_plan(
 ) -> EventPlan:
     run = payload.run
 
-    def locks(session: Session) -> list[str]:
-        external_id = _course_external_id(session, source_id, payload.course)
+    def locks(state: CatalogState) -> list[str]:
+        external_id = _course_external_id(state, payload.course)
         return [
             _course_lock(source_id, external_id or str(payload.course.key)),
             *(_instructor_lock(source_id, i.external_id) for i in payload.instructors),
@@ -169,7 +149,6 @@ def _course_run_plan(
         external=[_ecommerce_step(run, 0, "/run")] if _is_paid(run, paid_seat_types) else [],
         publication=[_publish_step(run, 0)],
         lock_names=locks,
-        instructor_ids=_instructor_ids(payload.instructors, [run]),
     )
 
 
@@ -178,12 +157,11 @@ def _degree_plan(payload: DegreeUpsert, source_id: int) -> EventPlan:
 
     def perform(ctx: StepContext, outcome: Outcome) -> None:
         result = upsert_degree(
-            ctx.db,
-            ctx.owner,
+            ctx.catalog,
             degree,
             ctx.vocabulary,
+            ctx.organization(degree.organization),
             occurred_at=ctx.occurred_at,
-            organizations=ctx.organizations,
         )
         outcome.action = result.action.value
         outcome.target = f"degree:{result.entity.marketing_slug}"
@@ -192,7 +170,7 @@ def _degree_plan(payload: DegreeUpsert, source_id: int) -> EventPlan:
     spec = StepSpec("degree.upsert", System.CATALOG, f"degree:{degree.marketing_slug}")
     return EventPlan(
         catalog=[PlannedStep(spec, perform, "/degree")],
-        lock_names=lambda _s: [f"{source_id}:degree:{degree.external_id}"],
+        lock_names=lambda _state: [f"{source_id}:degree:{degree.external_id}"],
     )
 
 
@@ -201,8 +179,8 @@ def _retire_plan(payload: ProductRetire, source_id: int) -> EventPlan:
         external_id = payload.degree.external_id
 
         def retire_the_degree(ctx: StepContext, outcome: Outcome) -> None:
-            degree = find_degree(ctx.db, ctx.owner, external_id)
-            result = retire_degree(ctx.db, degree, occurred_at=ctx.occurred_at)
+            degree = find_degree(ctx.catalog, external_id)
+            result = retire_degree(ctx.catalog, degree, occurred_at=ctx.occurred_at)
             outcome.action = result.action.value
             outcome.target = f"degree:{degree.marketing_slug}"
             ctx.note(ctx.products.degrees, degree.marketing_slug)
@@ -210,17 +188,15 @@ def _retire_plan(payload: ProductRetire, source_id: int) -> EventPlan:
         spec = StepSpec("degree.retire", System.CATALOG, f"degree:{external_id}")
         return EventPlan(
             catalog=[PlannedStep(spec, retire_the_degree, "/degree")],
-            lock_names=lambda _s: [f"{source_id}:degree:{external_id}"],
+            lock_names=lambda _state: [f"{source_id}:degree:{external_id}"],
         )
     reference = payload.course
     assert reference is not None
 
     def retire_the_course(ctx: StepContext, outcome: Outcome) -> None:
-        course = find_course(
-            ctx.db, ctx.owner, external_id=reference.external_id, key=reference.key
-        )
+        course = find_course(ctx.catalog, external_id=reference.external_id, key=reference.key)
         archived_before = sum(1 for run in course.runs if run.status is RunStatus.ARCHIVED)
-        result = retire_course(ctx.db, course, occurred_at=ctx.occurred_at)
+        result = retire_course(ctx.catalog, course, occurred_at=ctx.occurred_at)
         archived = sum(1 for run in course.runs if run.status is RunStatus.ARCHIVED)
         outcome.action = result.action.value
         outcome.target = f"course:{course.key}"
@@ -233,11 +209,8 @@ def _retire_plan(payload: ProductRetire, source_id: int) -> EventPlan:
     spec = StepSpec("course.retire", System.CATALOG, _course_label(reference))
     return EventPlan(
         catalog=[PlannedStep(spec, retire_the_course, "/course")],
-        lock_names=lambda session: [
-            _course_lock(
-                source_id,
-                _course_external_id(session, source_id, reference) or str(reference.key),
-            )
+        lock_names=lambda state: [
+            _course_lock(source_id, _course_external_id(state, reference) or str(reference.key))
         ],
     )
 
@@ -253,9 +226,7 @@ def _instructor_step(data: InstructorInput, path: str, *, root: bool) -> Planned
             ctx.note(ctx.products.instructors, str(loaded.uuid))
             return
         try:
-            result = upsert_instructor(
-                ctx.db, ctx.owner, data, occurred_at=ctx.occurred_at, prefetched=ctx.prefetched
-            )
+            result = upsert_instructor(ctx.catalog, data, occurred_at=ctx.occurred_at)
         except StaleEventError:
             if root:
                 raise
@@ -280,13 +251,11 @@ def _course_step(data: CourseInput) -> PlannedStep:
             ctx.note(ctx.products.courses, key)
             return
         result = upsert_course(
-            ctx.db,
-            ctx.owner,
+            ctx.catalog,
             data,
             ctx.vocabulary,
+            ctx.organization(data.organization),
             occurred_at=ctx.occurred_at,
-            prefetched=ctx.prefetched,
-            organizations=ctx.organizations,
         )
         ctx.course = result.entity
         outcome.action = result.action.value
@@ -314,25 +283,17 @@ def _run_step(
             return
         if course_reference is not None:
             ctx.course = find_course(
-                ctx.db,
-                ctx.owner,
-                external_id=course_reference.external_id,
-                key=course_reference.key,
+                ctx.catalog, external_id=course_reference.external_id, key=course_reference.key
             )
         course = _require(ctx.course)
         try:
             result = upsert_course_run(
-                ctx.db,
-                course,
-                data,
-                ctx.vocabulary,
-                occurred_at=ctx.occurred_at,
-                prefetched=ctx.prefetched,
+                ctx.catalog, course, data, ctx.vocabulary, occurred_at=ctx.occurred_at
             )
         except StaleEventError:
             if root:
                 raise
-            kept = _require(match_run(ctx.db, course, data))
+            kept = _require(match_run(course, data))
             ctx.runs[index] = kept
             ctx.kept_runs.add(index)
             outcome.action = Action.UNCHANGED.value
@@ -358,12 +319,12 @@ def _seats_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
             outcome.detail = "seats kept with their run's newer data"
             return
         counts = dict.fromkeys(Action, 0)
-        if not isinstance(run, CourseRun):  # unchanged: the run's seats are those sent
+        if not isinstance(run, RunRow):  # unchanged: the run's seats are those sent
             counts[Action.UNCHANGED] = len(data.seats)
             outcome.detail = _seats_detail(counts, removed=0)
             outcome.action = Action.UNCHANGED.value
             return
-        changes = sync_seats(run, data.seats, ctx.vocabulary)
+        changes = sync_seats(ctx.catalog, run, data.seats, ctx.vocabulary)
         for seat in changes.seats:
             counts[seat.action] += 1
         outcome.detail = _seats_detail(counts, removed=len(changes.removed))
@@ -390,7 +351,7 @@ def _ecommerce_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
             outcome.detail = ECOMMERCE_NOT_CONFIGURED
             return
         try:
-            result = ctx.publisher.publish_run(run.id, budget=ctx.budget_left())
+            result = ctx.publisher.publish_run(_require(run.id), budget=ctx.budget_left())
         except PublicationError as error:
             outcome.detail = error.detail
             raise ExternalStepError(
@@ -423,16 +384,22 @@ class ExternalStepError(Exception):
 def _publish_step(data: CourseRunInput, index: int) -> PlannedStep:
     def perform(ctx: StepContext, outcome: Outcome) -> None:
         known = ctx.runs[index]
-        if not isinstance(known, CourseRun):  # unchanged: found published already
+        if not isinstance(known, RunRow):  # unchanged: found published already
             outcome.target = f"course_run:{known.key}"
             outcome.action = Action.UNCHANGED.value
             outcome.detail = f"status {known.status.value}"
             return
-        run = _require(ctx.db.get(CourseRun, known.id))
+        run: RunRow | CourseRun
+        if ctx.state is not None:  # in the catalog transaction: written with the rest
+            run = known
+            ctx.state.touch(run)
+        else:  # after external steps: the run as stored now, written at once
+            run = _require(ctx.db.get(CourseRun, known.id))
         outcome.target = f"course_run:{run.key}"
         before = run.status
         if publish(run, ctx.now):
-            ctx.db.flush()  # a refusal is this step's failure, not a later step's
+            if ctx.state is None:
+                ctx.db.flush()  # a refusal is this step's failure, not a later step's
             outcome.action = Action.UPDATED.value
             outcome.detail = f"status {before.value} → {run.status.value}"
         else:
@@ -444,15 +411,6 @@ def _publish_step(data: CourseRunInput, index: int) -> PlannedStep:
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _instructor_ids(
-    instructors: list[InstructorInput], runs: list[CourseRunInput]
-) -> frozenset[str]:
-    """The instructors an event sends, and those its runs name as staff."""
-    return frozenset(
-        [*(i.external_id for i in instructors), *(s for run in runs for s in run.staff)]
-    )
 
 
 def _is_paid(run: CourseRunInput, paid_seat_types: frozenset[str]) -> bool:
@@ -475,12 +433,13 @@ def _instructor_lock(source_id: int, external_id: str) -> str:
     return f"{source_id}:instructor:{external_id}"
 
 
-def _course_external_id(session: Session, source_id: int, reference: CourseReference) -> str | None:
+def _course_external_id(state: CatalogState, reference: CourseReference) -> str | None:
     if reference.external_id is not None:
         return reference.external_id
-    return session.scalar(
-        select(Course.external_id).where(Course.key == reference.key, Course.source_id == source_id)
-    )
+    course = state.course_by_key(str(reference.key))
+    if course is None or course.source_id != state.source_id:
+        return None
+    return course.external_id
 
 
 def _require(value: ValueT | None) -> ValueT:

@@ -19,7 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog_gateway.caching import ExpiringCache
+from catalog_gateway.catalog.loading import CoreLoader
 from catalog_gateway.catalog.organizations import OrganizationCache
+from catalog_gateway.catalog.state import CatalogState
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
 from catalog_gateway.connectors.ecommerce import EcommerceClient
 from catalog_gateway.db.base import utcnow
@@ -352,11 +354,9 @@ class EventGateway:
 
     # --- preparation ----------------------------------------------------------------------
 
-    def prepare(
-        self, source: SourceProfile, envelope: Envelope, session: Session | None = None
-    ) -> Prepared:
-        """Transform, validate and plan; `session` (a transaction) sees what it wrote so far."""
-        return self.validate_and_plan(source, envelope, self.transform(source, envelope), session)
+    def prepare(self, source: SourceProfile, envelope: Envelope) -> Prepared:
+        """Transform, validate and plan against the catalog as it is (writes nothing)."""
+        return self.validate_and_plan(source, envelope, self.transform(source, envelope))
 
     def transform(self, source: SourceProfile, envelope: Envelope) -> Prepared:
         """The part of preparing that needs no catalog (no I/O): transform, then sanitize."""
@@ -385,11 +385,12 @@ class EventGateway:
         source: SourceProfile,
         envelope: Envelope,
         transformed: Prepared,
-        session: Session | None = None,
+        within: tuple[Session, CatalogState] | None = None,
         known: Known | None = None,
     ) -> Prepared:
         """Validate and plan a transformed event, on a copy: `transformed` is left as it was, so
-        a transaction that is run again can prepare it again."""
+        a transaction that is run again can prepare it again. `within`: the transaction and the
+        catalog state the event is applied in (else: the catalog as it is)."""
         prepared = Prepared(
             trace=Trace(list(transformed.trace.steps)),
             provenance=transformed.provenance,
@@ -401,7 +402,7 @@ class EventGateway:
         if prepared.canonical is None:
             prepared.trace.add(VALIDATE, StepStatus.SKIPPED, "the transform produced no payload")
             return prepared
-        payload = self._validate(source, envelope, prepared.canonical, prepared, session, known)
+        payload = self._validate(source, envelope, prepared.canonical, prepared, within, known)
         if payload is not None and not prepared.errors:
             prepared.payload = payload
             prepared.plan = build_plan(payload, source.id, self.vocabulary().paid_seat_types)
@@ -432,15 +433,20 @@ class EventGateway:
         envelope: Envelope,
         canonical: dict[str, Any],
         prepared: Prepared,
-        session: Session | None,
+        within: tuple[Session, CatalogState] | None,
         known: Known | None = None,
     ) -> Payload | None:
         vocabulary = self.vocabulary()
-        reading = nullcontext(session) if session is not None else self.database.read()
+        reading = nullcontext(within[0]) if within is not None else self.database.read()
         with prepared.trace.step(VALIDATE) as outcome, reading as reader:
+            state = (
+                within[1]
+                if within is not None
+                else CatalogState(source.id, CoreLoader(reader.connection()))
+            )
             validation = validate(
                 reader,
-                source.id,
+                state,
                 vocabulary,
                 envelope.event_type,
                 canonical,

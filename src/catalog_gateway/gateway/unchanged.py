@@ -36,6 +36,7 @@ from catalog_gateway.catalog.models import (
     RunStatus,
 )
 from catalog_gateway.catalog.runs import match_loaded_run
+from catalog_gateway.catalog.state import Names
 from catalog_gateway.catalog.status import is_published
 from catalog_gateway.db.base import table_of
 from catalog_gateway.errors import CatalogGatewayError
@@ -47,6 +48,7 @@ from catalog_gateway.events.payloads import (
     Payload,
     ProductUpsert,
 )
+from catalog_gateway.gateway.names import names_of
 
 # Resolves a source's organization code to the organization's id (raises when it cannot).
 OrganizationIds = Callable[[str], int]
@@ -107,17 +109,14 @@ class Snapshot:
     sought_courses: set[str] = field(default_factory=set)
 
     @classmethod
-    def load(
-        cls, session: Session, source_id: int, canonical_payloads: Iterable[dict[str, Any]]
-    ) -> Snapshot:
-        """Load, in at most three queries, the state of what the payloads name (read leniently:
-        a payload that does not validate only adds ids that are not found)."""
-        instructor_ids: set[str] = set()
-        course_ids: set[str] = set()
-        course_keys: set[str] = set()
-        for payload in canonical_payloads:
-            _named(payload, instructor_ids, course_ids, course_keys)
-        snapshot = cls(sought_instructors=instructor_ids, sought_courses=course_ids)
+    def load(cls, session: Session, source_id: int, names: Names) -> Snapshot:
+        """Load, in at most three queries, the state of what the events name."""
+        instructor_ids, course_ids, course_keys = (
+            names.instructors,
+            names.courses,
+            names.course_keys,
+        )
+        snapshot = cls(sought_instructors=set(instructor_ids), sought_courses=set(course_ids))
         connection = session.connection()  # plain rows: no ORM object is built
         if instructor_ids:
             rows = connection.execute(
@@ -170,11 +169,11 @@ class Snapshot:
 
     def touch(self, payload: dict[str, Any]) -> None:
         """What an event taking the full path names may change: never match it again here."""
-        course_keys: set[str] = set()
-        _named(payload, self.touched_instructors, self.touched_courses, course_keys)
-        self.touched_courses |= course_keys
+        names = names_of([payload])
+        self.touched_instructors |= names.instructors
+        self.touched_courses |= names.courses | names.course_keys
         self.touched_courses.update(
-            self.course_keys[key] for key in course_keys if key in self.course_keys
+            self.course_keys[key] for key in names.course_keys if key in self.course_keys
         )
 
     def match(
@@ -365,24 +364,3 @@ _MOVE_CLOCKS = {model: _move_clocks(model) for model in (Instructor, Course, Cou
 def _fresh(last: datetime | None, occurred_at: datetime) -> bool:
     """True if an event of `occurred_at` is not stale for an entity last changed at `last`."""
     return last is None or occurred_at >= last
-
-
-def _named(
-    payload: dict[str, Any],
-    instructor_ids: set[str],
-    course_ids: set[str],
-    course_keys: set[str],
-) -> None:
-    """Add the instructor and course ids (and course keys) a canonical payload names."""
-    instructors = payload.get("instructors")
-    for item in instructors if isinstance(instructors, list) else []:
-        _add(instructor_ids, item, "external_id")
-    _add(instructor_ids, payload.get("instructor"), "external_id")
-    _add(course_ids, payload.get("course"), "external_id")
-    _add(course_keys, payload.get("course"), "key")
-
-
-def _add(into: set[str], item: object, name: str) -> None:
-    value = item.get(name) if isinstance(item, dict) else None
-    if isinstance(value, str):
-        into.add(value)

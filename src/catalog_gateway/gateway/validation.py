@@ -13,14 +13,13 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog import rules
 from catalog_gateway.catalog.fields import UtcDateTime
 from catalog_gateway.catalog.keys import course_key
-from catalog_gateway.catalog.models import Course, Degree, Instructor
 from catalog_gateway.catalog.organizations import OrganizationCache, resolve_organization
+from catalog_gateway.catalog.state import CatalogState, CourseRow, DegreeRow
 from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import ErrorCode, UnknownReferenceError
 from catalog_gateway.events.payloads import PAYLOAD_MODELS, CourseReference, Payload
@@ -60,20 +59,21 @@ class Known(Protocol):
 
 def validate(
     session: Session,
-    source_id: int,
+    state: CatalogState,
     vocabulary: Vocabulary,
     event_type: EventType,
     data: dict[str, Any],
     organizations: OrganizationCache | None = None,
     known: Known | None = None,
 ) -> Validation:
-    """Check `data` as the canonical payload of `event_type` for the source `source_id`."""
+    """Check `data` as the canonical payload of `event_type` for the source of `state` (the
+    catalog as the events before it in the same request left it)."""
     result = Validation(payload=None)
     try:
         result.payload = PAYLOAD_MODELS[event_type].model_validate(data)
     except ValidationError as error:
         result.errors.extend(Finding(*problem) for problem in field_errors(error))
-    rules = _Rules(session, source_id, vocabulary, organizations, known)
+    rules = _Rules(session, state, vocabulary, organizations, known)
     rules.check(event_type, data)
     reported = {finding.path for finding in result.errors}
     result.errors.extend(f for f in rules.findings if f.path not in reported)
@@ -86,14 +86,15 @@ class _Rules:
     def __init__(
         self,
         session: Session,
-        source_id: int,
+        state: CatalogState,
         vocabulary: Vocabulary,
         organizations: OrganizationCache | None,
         known: Known | None = None,
     ) -> None:
         self.session = session
+        self.state = state
         self.known = known
-        self.source_id = source_id
+        self.source_id = state.source_id
         self.vocabulary = vocabulary
         self.organizations = organizations
         self.findings: list[Finding] = []
@@ -212,10 +213,9 @@ class _Rules:
         """A new course must not take a key another course holds."""
         exists = self.known.course_exists(external_id) if self.known is not None else None
         if exists is None:
-            parameters = {"source_id": self.source_id, "external_id": external_id}
-            exists = self.session.scalar(_COURSE_ID, parameters) is not None
+            exists = self.state.course(external_id) is not None
         if not exists:
-            self.violated(rules.course_key_holder(self.session, self.source_id, key), base)
+            self.violated(rules.course_key_holder(self.state, key), base)
 
     def instructors(self, raw: Any, base: str) -> set[str]:
         """Instructor external ids sent in the payload (checked for duplicates)."""
@@ -289,10 +289,9 @@ class _Rules:
 
     def staff(self, staff: list[tuple[int, str]], base: str, sent: set[str]) -> None:
         unknown = {external_id for _, external_id in staff if external_id not in sent}
-        if unknown:
-            parameters = {"source_id": self.source_id, "external_ids": list(unknown)}
-            stored = set(self.session.scalars(_INSTRUCTOR_IDS, parameters))
-            unknown -= stored
+        unknown = {
+            external_id for external_id in unknown if self.state.instructor(external_id) is None
+        }
         names = [external_id for _, external_id in staff]
         known = set(names) - unknown
         for position, violation in rules.unknown_staff(names, known):
@@ -319,7 +318,7 @@ class _Rules:
         for index, reference in _items(raw.get("courses")):
             if (
                 isinstance(reference, str)
-                and rules.course_by_reference(self.session, self.source_id, reference) is None
+                and rules.course_by_reference(self.state, reference) is None
             ):
                 violation = rules.unknown_degree_course(reference)
                 self.add(violation.code, violation.message, join(base, "courses", index))
@@ -328,7 +327,7 @@ class _Rules:
             self.degree_slug(slug, external_id, base)
 
     def degree_slug(self, slug: str, external_id: str | None, base: str) -> None:
-        violation = rules.marketing_slug_holder(self.session, self.source_id, slug, external_id)
+        violation = rules.marketing_slug_holder(self.state, slug, external_id)
         self.violated(violation, base)
 
     # --- lookups ------------------------------------------------------------------------
@@ -340,9 +339,9 @@ class _Rules:
             self.add(error.code, error.message, path)
             return None
 
-    def referenced_course(self, reference: CourseReference, base: str) -> Course | None:
+    def referenced_course(self, reference: CourseReference, base: str) -> CourseRow | None:
         course, violation = rules.referenced_course(
-            self.session, self.source_id, external_id=reference.external_id, key=reference.key
+            self.state, external_id=reference.external_id, key=reference.key
         )
         self.violated(violation, base)
         return course
@@ -358,22 +357,8 @@ class _Rules:
             return False
         return True
 
-    def _degree(self, external_id: str) -> int | None:
-        parameters = {"source_id": self.source_id, "external_id": external_id}
-        return self.session.scalar(_DEGREE_ID, parameters)
-
-
-# Built once: building and keying a statement costs more than running it.
-_COURSE_ID = select(Course.id).where(
-    Course.source_id == bindparam("source_id"), Course.external_id == bindparam("external_id")
-)
-_INSTRUCTOR_IDS = select(Instructor.external_id).where(
-    Instructor.source_id == bindparam("source_id"),
-    Instructor.external_id.in_(bindparam("external_ids", expanding=True)),
-)
-_DEGREE_ID = select(Degree.id).where(
-    Degree.source_id == bindparam("source_id"), Degree.external_id == bindparam("external_id")
-)
+    def _degree(self, external_id: str) -> DegreeRow | None:
+        return self.state.degree(external_id)
 
 
 def _parse(model: type[ModelT], raw: Any) -> ModelT | None:

@@ -292,6 +292,8 @@ class _EventSet:
                 return None
 
         names = names_of(payloads, organization_key)
+        # Before anything is read: what is read is what the events change.
+        lock_products(session, source_id, names)
         self.snapshot = Snapshot.load(session, source_id, _fingerprinted(events, names))
         self.state = CatalogState(source_id, CoreLoader(session.connection()))
         self.state.expect(names)
@@ -382,7 +384,6 @@ class _EventSet:
                 retry_after=ecommerce.breaker.retry_after(),
             )
         event.context = context = gateway.context(source, event.envelope)
-        lock_products(session, plan.lock_names(state))
         context.unchanged = self._unchanged(session, prepared, context)
         if context.unchanged is None:
             # What this event writes is no longer as loaded, for the events after it.

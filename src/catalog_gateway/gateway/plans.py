@@ -19,7 +19,7 @@ from catalog_gateway.catalog.inputs import CourseInput, CourseRunInput, Instruct
 from catalog_gateway.catalog.instructors import upsert_instructor
 from catalog_gateway.catalog.models import CourseRun, RunStatus
 from catalog_gateway.catalog.runs import match_run, sync_seats, upsert_course_run
-from catalog_gateway.catalog.state import CatalogState, RunRow
+from catalog_gateway.catalog.state import RunRow
 from catalog_gateway.catalog.status import publish
 from catalog_gateway.errors import StaleEventError
 from catalog_gateway.events.payloads import (
@@ -61,7 +61,6 @@ class EventPlan:
     catalog: list[PlannedStep] = field(default_factory=list)
     external: list[PlannedStep] = field(default_factory=list)
     publication: list[PlannedStep] = field(default_factory=list)
-    lock_names: Callable[[CatalogState], list[str]] = lambda _state: []
 
     @property
     def steps(self) -> list[PlannedStep]:
@@ -69,35 +68,31 @@ class EventPlan:
         return [*self.catalog, *self.external, *self.publication]
 
 
-def build_plan(payload: Payload, source_id: int, paid_seat_types: frozenset[str]) -> EventPlan:
+def build_plan(payload: Payload, paid_seat_types: frozenset[str]) -> EventPlan:
     """The plan for a validated canonical payload."""
     if isinstance(payload, ProductUpsert):
-        return _product_plan(payload, source_id, paid_seat_types)
+        return _product_plan(payload, paid_seat_types)
     if isinstance(payload, CourseRunUpsert):
-        return _course_run_plan(payload, source_id, paid_seat_types)
+        return _course_run_plan(payload, paid_seat_types)
     if isinstance(payload, CourseUpsert):
         course = payload.course
         return EventPlan(
             catalog=[_course_step(course)],
-            lock_names=lambda _state: [_course_lock(source_id, course.external_id)],
         )
     if isinstance(payload, InstructorUpsert):
         instructor = payload.instructor
         return EventPlan(
             catalog=[_instructor_step(instructor, "/instructor", root=True)],
-            lock_names=lambda _state: [_instructor_lock(source_id, instructor.external_id)],
         )
     if isinstance(payload, DegreeUpsert):
-        return _degree_plan(payload, source_id)
-    return _retire_plan(payload, source_id)
+        return _degree_plan(payload)
+    return _retire_plan(payload)
 
 
 # --- plans ------------------------------------------------------------------------------
 
 
-def _product_plan(
-    payload: ProductUpsert, source_id: int, paid_seat_types: frozenset[str]
-) -> EventPlan:
+def _product_plan(payload: ProductUpsert, paid_seat_types: frozenset[str]) -> EventPlan:
     runs = list(enumerate(payload.course_runs))
     return EventPlan(
         catalog=[
@@ -118,24 +113,11 @@ def _product_plan(
             if _is_paid(run, paid_seat_types)
         ],
         publication=[_publish_step(run, index) for index, run in runs],
-        lock_names=lambda _state: [
-            _course_lock(source_id, payload.course.external_id),
-            *(_instructor_lock(source_id, i.external_id) for i in payload.instructors),
-        ],
     )
 
 
-def _course_run_plan(
-    payload: CourseRunUpsert, source_id: int, paid_seat_types: frozenset[str]
-) -> EventPlan:
+def _course_run_plan(payload: CourseRunUpsert, paid_seat_types: frozenset[str]) -> EventPlan:
     run = payload.run
-
-    def locks(state: CatalogState) -> list[str]:
-        external_id = _course_external_id(state, payload.course)
-        return [
-            _course_lock(source_id, external_id or str(payload.course.key)),
-            *(_instructor_lock(source_id, i.external_id) for i in payload.instructors),
-        ]
 
     return EventPlan(
         catalog=[
@@ -148,11 +130,10 @@ def _course_run_plan(
         ],
         external=[_ecommerce_step(run, 0, "/run")] if _is_paid(run, paid_seat_types) else [],
         publication=[_publish_step(run, 0)],
-        lock_names=locks,
     )
 
 
-def _degree_plan(payload: DegreeUpsert, source_id: int) -> EventPlan:
+def _degree_plan(payload: DegreeUpsert) -> EventPlan:
     degree = payload.degree
 
     def perform(ctx: StepContext, outcome: Outcome) -> None:
@@ -170,11 +151,10 @@ def _degree_plan(payload: DegreeUpsert, source_id: int) -> EventPlan:
     spec = StepSpec("degree.upsert", System.CATALOG, f"degree:{degree.marketing_slug}")
     return EventPlan(
         catalog=[PlannedStep(spec, perform, "/degree")],
-        lock_names=lambda _state: [f"{source_id}:degree:{degree.external_id}"],
     )
 
 
-def _retire_plan(payload: ProductRetire, source_id: int) -> EventPlan:
+def _retire_plan(payload: ProductRetire) -> EventPlan:
     if payload.degree is not None:
         external_id = payload.degree.external_id
 
@@ -188,7 +168,6 @@ def _retire_plan(payload: ProductRetire, source_id: int) -> EventPlan:
         spec = StepSpec("degree.retire", System.CATALOG, f"degree:{external_id}")
         return EventPlan(
             catalog=[PlannedStep(spec, retire_the_degree, "/degree")],
-            lock_names=lambda _state: [f"{source_id}:degree:{external_id}"],
         )
     reference = payload.course
     assert reference is not None
@@ -209,9 +188,6 @@ def _retire_plan(payload: ProductRetire, source_id: int) -> EventPlan:
     spec = StepSpec("course.retire", System.CATALOG, _course_label(reference))
     return EventPlan(
         catalog=[PlannedStep(spec, retire_the_course, "/course")],
-        lock_names=lambda state: [
-            _course_lock(source_id, _course_external_id(state, reference) or str(reference.key))
-        ],
     )
 
 
@@ -423,23 +399,6 @@ def _run_label(run: CourseRunInput) -> str:
 
 def _course_label(reference: CourseReference) -> str:
     return f"course:{reference.key or reference.external_id}"
-
-
-def _course_lock(source_id: int, external_id: str) -> str:
-    return f"{source_id}:course:{external_id}"
-
-
-def _instructor_lock(source_id: int, external_id: str) -> str:
-    return f"{source_id}:instructor:{external_id}"
-
-
-def _course_external_id(state: CatalogState, reference: CourseReference) -> str | None:
-    if reference.external_id is not None:
-        return reference.external_id
-    course = state.course_by_key(str(reference.key))
-    if course is None or course.source_id != state.source_id:
-        return None
-    return course.external_id
 
 
 def _require(value: ValueT | None) -> ValueT:

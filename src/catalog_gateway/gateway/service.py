@@ -405,7 +405,7 @@ class EventGateway:
         payload = self._validate(source, envelope, prepared.canonical, prepared, within, known)
         if payload is not None and not prepared.errors:
             prepared.payload = payload
-            prepared.plan = build_plan(payload, source.id, self.vocabulary().paid_seat_types)
+            prepared.plan = build_plan(payload, self.vocabulary().paid_seat_types)
         return prepared
 
     def _transform(

@@ -61,21 +61,30 @@ class CoreLoader(Loader):
         return [_saved(InstructorRow(**row)) for row in self._rows(_INSTRUCTORS_BY_ID, ids=wanted)]
 
     def courses(
-        self, source_id: int, external_ids: Iterable[str], keys: Iterable[str]
+        self,
+        source_id: int,
+        external_ids: Iterable[str],
+        keys: Iterable[str],
+        instructors: dict[int, InstructorRow],
     ) -> list[CourseRow]:
         ids, wanted_keys = list(external_ids), list(keys)
         if not (ids or wanted_keys):
             return []
         rows = self._rows(_COURSES, source_id=source_id, external_ids=ids, keys=wanted_keys)
-        return self._complete([CourseRow(**row) for row in rows])
+        return self._complete([CourseRow(**row) for row in rows], instructors)
 
-    def courses_by_id(self, ids: Iterable[int]) -> list[CourseRow]:
+    def courses_by_id(
+        self, ids: Iterable[int], instructors: dict[int, InstructorRow]
+    ) -> list[CourseRow]:
         wanted = list(ids)
         if not wanted:
             return []
-        return self._complete([CourseRow(**row) for row in self._rows(_COURSES_BY_ID, ids=wanted)])
+        rows = self._rows(_COURSES_BY_ID, ids=wanted)
+        return self._complete([CourseRow(**row) for row in rows], instructors)
 
-    def _complete(self, courses: list[CourseRow]) -> list[CourseRow]:
+    def _complete(
+        self, courses: list[CourseRow], held: dict[int, InstructorRow]
+    ) -> list[CourseRow]:
         """Add the courses' subjects and runs (with seats and staff); mark them stored."""
         if not courses:
             return courses
@@ -97,9 +106,8 @@ class CoreLoader(Loader):
             staff: dict[int, list[int]] = defaultdict(list)
             for row in self._rows(_STAFF, run_ids=list(runs)):
                 staff[row["run_id"]].append(row["instructor_id"])
-            people = {
-                i.id: i for i in self.instructors_by_id({i for ids in staff.values() for i in ids})
-            }
+            missing = {i for ids in staff.values() for i in ids if i not in held}
+            people = dict(held) | {i.id: i for i in self.instructors_by_id(missing) if i.id}
             for run_id, instructor_ids in staff.items():
                 runs[run_id].staff = [people[i] for i in instructor_ids]
         for course in courses:
@@ -109,7 +117,11 @@ class CoreLoader(Loader):
         return courses
 
     def degrees(
-        self, source_id: int, external_ids: Iterable[str], slugs: Iterable[str]
+        self,
+        source_id: int,
+        external_ids: Iterable[str],
+        slugs: Iterable[str],
+        instructors: dict[int, InstructorRow],
     ) -> list[DegreeRow]:
         ids, wanted_slugs = list(external_ids), list(slugs)
         if not (ids or wanted_slugs):
@@ -118,7 +130,8 @@ class CoreLoader(Loader):
         degrees = {row["id"]: DegreeRow(**row) for row in rows}
         if degrees:
             links = self._rows(_DEGREE_COURSES, degree_ids=list(degrees))
-            courses = {c.id: c for c in self.courses_by_id({row["course_id"] for row in links})}
+            named = {row["course_id"] for row in links}
+            courses = {c.id: c for c in self.courses_by_id(named, instructors)}
             for row in links:
                 degrees[row["degree_id"]].courses.append(courses[row["course_id"]])
         for degree in degrees.values():

@@ -323,23 +323,24 @@ class Loader:
         raise NotImplementedError
 
     def courses(
-        self, source_id: int, external_ids: Iterable[str], keys: Iterable[str]
+        self,
+        source_id: int,
+        external_ids: Iterable[str],
+        keys: Iterable[str],
+        instructors: dict[int, InstructorRow],
     ) -> list[CourseRow]:
+        """The courses, complete; their runs' staff are the `instructors` held, or read."""
         raise NotImplementedError
 
     def degrees(
-        self, source_id: int, external_ids: Iterable[str], slugs: Iterable[str]
+        self,
+        source_id: int,
+        external_ids: Iterable[str],
+        slugs: Iterable[str],
+        instructors: dict[int, InstructorRow],
     ) -> list[DegreeRow]:
+        """The degrees, their courses complete (see `courses`)."""
         raise NotImplementedError
-
-
-@dataclass(slots=True)
-class ClockFloors:
-    """Rows, by id, whose clock an event moves without changing them (it was unchanged)."""
-
-    instructors: list[int] = field(default_factory=list)
-    courses: list[int] = field(default_factory=list)
-    runs: list[int] = field(default_factory=list)
 
 
 Saved = dict[str, Any]
@@ -364,64 +365,14 @@ class CatalogState:
         self._journal: dict[int, tuple[Row, Saved]] | None = None
         self._created: list[Row] = []
         self._expected: Names | None = None
-        # The newest event time applied to rows by id (see `raise_clocks`), by table.
-        self.floors: dict[str, dict[int, datetime]] = {"instructors": {}, "courses": {}, "runs": {}}
 
     def expect(self, names: Names) -> None:
         """What to load, together, the first time the state is asked for anything."""
         self._expected = names
 
-    def raise_clocks(self, rows: ClockFloors, occurred_at: datetime) -> None:
-        """An event of `occurred_at` was applied to these rows without changing them: their
-        clocks move to it where it is newer (rows held now or later; the others are written
-        by `catalog.writing.write`)."""
-        for table, ids in (
-            ("instructors", rows.instructors),
-            ("courses", rows.courses),
-            ("runs", rows.runs),
-        ):
-            floors = self.floors[table]
-            for row_id in ids:
-                if floors.get(row_id) is None or floors[row_id] < occurred_at:
-                    floors[row_id] = occurred_at
-        self._apply_floors()
-
-    def _apply_floors(self) -> None:
-        held: dict[str, dict[int, InstructorRow | CourseRow | RunRow]] = {
-            "instructors": dict(self._instructors_by_id),
-            "courses": dict(self._courses_by_id),
-            "runs": {
-                run.id: run
-                for course in self._courses_by_id.values()
-                for run in course.runs
-                if run.id is not None
-            },
-        }
-        for table, floors in self.floors.items():
-            for row_id, occurred_at in floors.items():
-                row = held[table].get(row_id)
-                if row is not None and (
-                    row.last_occurred_at is None or row.last_occurred_at < occurred_at
-                ):
-                    row.last_occurred_at = occurred_at
-
-    def unheld_floors(self) -> dict[str, dict[int, datetime]]:
-        """The clock moves of rows the state does not hold (to write on their own)."""
-        held: dict[str, set[int | None]] = {
-            "instructors": set(self._instructors_by_id),
-            "courses": set(self._courses_by_id),
-            "runs": {run.id for course in self._courses_by_id.values() for run in course.runs},
-        }
-        return {
-            table: {i: t for i, t in floors.items() if i not in held[table]}
-            for table, floors in self.floors.items()
-        }
-
     def load(self, names: Names) -> None:
         """Read every named row not held yet (a fixed number of queries, whatever the names)."""
         self._load(names)
-        if any(self.floors.values()):
-            self._apply_floors()
 
     def _load_expected(self) -> None:
         if self._expected is not None:
@@ -440,11 +391,15 @@ class CatalogState:
         if courses or keys:
             self.courses.update(dict.fromkeys(courses))
             self.course_keys.update(dict.fromkeys(keys))
-            self.hold_courses(self.loader.courses(self.source_id, courses, keys))
+            loaded = self.loader.courses(self.source_id, courses, keys, self._instructors_by_id)
+            self.hold_courses(loaded)
         if degrees or slugs:
             self.degrees.update(dict.fromkeys(degrees))
             self.degree_slugs.update(dict.fromkeys(slugs))
-            self.hold_degrees(self.loader.degrees(self.source_id, degrees, slugs))
+            loaded_degrees = self.loader.degrees(
+                self.source_id, degrees, slugs, self._instructors_by_id
+            )
+            self.hold_degrees(loaded_degrees)
 
     def hold_instructors(self, rows: Iterable[InstructorRow]) -> list[InstructorRow]:
         """Keep loaded instructors (the row already held wins: it may have changed)."""

@@ -24,7 +24,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     insert,
-    or_,
 )
 from sqlalchemy import update as update_statement
 
@@ -79,39 +78,7 @@ def write(state: CatalogState, connection: Connection) -> None:
         [(_id(d), d.courses, d.saved_courses) for d in degrees if d.courses != d.saved_courses],
         lambda course: {"course_id": _id(course)},
     )
-    _clocks(connection, state.unheld_floors())
     state.stored()
-
-
-def _clocks(connection: Connection, floors: dict[str, dict[int, Any]]) -> None:
-    """Move the clocks of rows not held to the newest event applied to them (one UPDATE per
-    table)."""
-    for table, moves in floors.items():
-        if moves:
-            connection.execute(
-                _MOVE_CLOCKS[table],
-                [{"k_id": row_id, "v_occurred_at": at} for row_id, at in moves.items()],
-            )
-
-
-def _move_clocks(model: Any) -> Update:
-    table = table_of(model)
-    occurred_at = bindparam("v_occurred_at", type_=table.c.last_occurred_at.type)
-    return (
-        update_statement(table)
-        .where(
-            table.c.id == bindparam("k_id"),
-            or_(table.c.last_occurred_at.is_(None), table.c.last_occurred_at < occurred_at),
-        )
-        .values(last_occurred_at=occurred_at)
-    )
-
-
-_MOVE_CLOCKS = {
-    "instructors": _move_clocks(Instructor),
-    "courses": _move_clocks(Course),
-    "runs": _move_clocks(CourseRun),
-}
 
 
 class _Table:

@@ -18,7 +18,7 @@ from catalog_gateway.catalog.vocabulary import Vocabulary
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events.results import Products
 from catalog_gateway.gateway.publication import EcommercePublisher
-from catalog_gateway.gateway.unchanged import LoadedRun, Unchanged
+from catalog_gateway.gateway.unchanged import Unchanged
 from catalog_gateway.gateway.validation import Finding
 
 
@@ -42,7 +42,7 @@ class StepContext:
     # Set when the event was found unchanged (`gateway.unchanged`): the catalog steps report
     # from it instead of loading and comparing rows.
     unchanged: Unchanged | None = None
-    runs: dict[int, RunRow | LoadedRun] = field(default_factory=dict)
+    runs: dict[int, RunRow] = field(default_factory=dict)
     kept_runs: set[int] = field(default_factory=set)
     products: Products = field(default_factory=Products)
     warnings: list[Finding] = field(default_factory=list)

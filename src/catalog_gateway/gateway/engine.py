@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog.loading import CoreLoader
 from catalog_gateway.catalog.organizations import resolve_organization
-from catalog_gateway.catalog.state import CatalogState, ClockFloors, Loader, Names
+from catalog_gateway.catalog.state import CatalogState, Loader
 from catalog_gateway.catalog.writing import write
 from catalog_gateway.errors import CatalogGatewayError, DownstreamUnavailableError, ErrorCode
 from catalog_gateway.events import log
@@ -56,7 +56,7 @@ from catalog_gateway.gateway.locks import lock_products
 from catalog_gateway.gateway.names import names_of
 from catalog_gateway.gateway.plans import EventPlan
 from catalog_gateway.gateway.service import EventGateway, Handled, Prepared, SourceProfile
-from catalog_gateway.gateway.unchanged import Snapshot, Unchanged
+from catalog_gateway.gateway.unchanged import Unchanged, find_unchanged
 
 APPLICATION_GROUP = {
     EventType.INSTRUCTOR_UPSERT: 0,
@@ -83,22 +83,6 @@ class ErrorPolicy(StrEnum):
 
     INDEPENDENT = "independent"
     ALL_OR_NOTHING = "all_or_nothing"
-
-
-def _fingerprinted(events: list[_Event], names: Names) -> Names:
-    """What to load fingerprints of: nothing when no event may be found unchanged."""
-    if any(event.envelope.event_type in UNCHANGED_TYPES for event in events):
-        return names
-    return Names()
-
-
-def _clock_floors(found: Unchanged) -> ClockFloors:
-    """The rows whose clocks an unchanged event moves, by table."""
-    return ClockFloors(
-        instructors=[i.id for i in found.instructors.values()],
-        courses=[found.course.id] if found.course is not None else [],
-        runs=[run.id for run in found.runs.values()],
-    )
 
 
 class _NoLoader(Loader):
@@ -191,7 +175,6 @@ class _EventSet:
         self.independent = policy is ErrorPolicy.INDEPENDENT
         self.handled: dict[int, Handled] = {}
         self.current: _Event | None = None  # the event the open transaction is running
-        self.snapshot = Snapshot()  # fingerprints of what the transaction's events name
         self.state = CatalogState(source.id, _NoLoader())  # the catalog the events change
         self.entries: list[log.Entry] = []  # the event-log records to store
         self.seen: dict[str, _Event] = {}  # the events run so far in the transaction, by id
@@ -279,7 +262,7 @@ class _EventSet:
         raise AssertionError("unreachable")
 
     def _open(self, session: Session, events: list[_Event]) -> None:
-        """Start a transaction's state: the fingerprints now, the catalog rows on first use."""
+        """Start a transaction's state: the locks now, the catalog rows on first use."""
         payloads = [
             e.transformed.canonical for e in events if e.transformed and e.transformed.canonical
         ]
@@ -294,7 +277,6 @@ class _EventSet:
         names = names_of(payloads, organization_key)
         # Before anything is read: what is read is what the events change.
         lock_products(session, source_id, names)
-        self.snapshot = Snapshot.load(session, source_id, _fingerprinted(events, names))
         self.state = CatalogState(source_id, CoreLoader(session.connection()))
         self.state.expect(names)
         self.entries = []
@@ -367,7 +349,7 @@ class _EventSet:
         gateway, source, state = self.gateway, self.source, self.state
         assert event.transformed is not None
         prepared = gateway.validate_and_plan(
-            source, event.envelope, event.transformed, (session, state), known=self.snapshot
+            source, event.envelope, event.transformed, (session, state)
         )
         event.prepared = prepared
         plan = prepared.plan
@@ -385,13 +367,8 @@ class _EventSet:
             )
         event.context = context = gateway.context(source, event.envelope)
         context.unchanged = self._unchanged(session, prepared, context)
-        if context.unchanged is None:
-            # What this event writes is no longer as loaded, for the events after it.
-            assert prepared.canonical is not None
-            self.snapshot.touch(prepared.canonical)
-        else:
-            self.snapshot.moved_clocks(context.unchanged, context.occurred_at)
-            state.raise_clocks(_clock_floors(context.unchanged), context.occurred_at)
+        if context.unchanged is not None:
+            context.unchanged.move_clocks(context.occurred_at)
         execution = run_catalog_steps(session, state, plan, context, prepared.trace)
         if execution.status is not None:
             event.answer = self._conclude(event, execution)
@@ -405,10 +382,11 @@ class _EventSet:
     def _unchanged(
         self, session: Session, prepared: Prepared, context: StepContext
     ) -> Unchanged | None:
-        """The event's loaded state if it would change nothing (see `gateway.unchanged`)."""
+        """The event's rows if it would change nothing (see `gateway.unchanged`)."""
         assert prepared.payload is not None
         source_id, cache = self.source.id, self.gateway.organizations
-        return self.snapshot.match(
+        return find_unchanged(
+            self.state,
             prepared.payload,
             context.occurred_at,
             context.now,

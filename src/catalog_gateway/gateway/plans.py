@@ -295,7 +295,7 @@ def _seats_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
             outcome.detail = "seats kept with their run's newer data"
             return
         counts = dict.fromkeys(Action, 0)
-        if not isinstance(run, RunRow):  # unchanged: the run's seats are those sent
+        if ctx.unchanged is not None:  # the run's seats are those sent
             counts[Action.UNCHANGED] = len(data.seats)
             outcome.detail = _seats_detail(counts, removed=0)
             outcome.action = Action.UNCHANGED.value
@@ -360,7 +360,7 @@ class ExternalStepError(Exception):
 def _publish_step(data: CourseRunInput, index: int) -> PlannedStep:
     def perform(ctx: StepContext, outcome: Outcome) -> None:
         known = ctx.runs[index]
-        if not isinstance(known, RunRow):  # unchanged: found published already
+        if ctx.unchanged is not None:  # found published already
             outcome.target = f"course_run:{known.key}"
             outcome.action = Action.UNCHANGED.value
             outcome.detail = f"status {known.status.value}"

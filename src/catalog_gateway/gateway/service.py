@@ -50,7 +50,7 @@ from catalog_gateway.gateway.plans import EventPlan, build_plan
 from catalog_gateway.gateway.publication import EcommercePublisher
 from catalog_gateway.gateway.sanitize import sanitize
 from catalog_gateway.gateway.trace import StepSpec, Trace
-from catalog_gateway.gateway.validation import Finding, Known, validate
+from catalog_gateway.gateway.validation import Finding, validate
 from catalog_gateway.pointers import pointer
 from catalog_gateway.sources.models import Source
 from catalog_gateway.text import nul_places
@@ -386,7 +386,6 @@ class EventGateway:
         envelope: Envelope,
         transformed: Prepared,
         within: tuple[Session, CatalogState] | None = None,
-        known: Known | None = None,
     ) -> Prepared:
         """Validate and plan a transformed event, on a copy: `transformed` is left as it was, so
         a transaction that is run again can prepare it again. `within`: the transaction and the
@@ -402,7 +401,7 @@ class EventGateway:
         if prepared.canonical is None:
             prepared.trace.add(VALIDATE, StepStatus.SKIPPED, "the transform produced no payload")
             return prepared
-        payload = self._validate(source, envelope, prepared.canonical, prepared, within, known)
+        payload = self._validate(source, envelope, prepared.canonical, prepared, within)
         if payload is not None and not prepared.errors:
             prepared.payload = payload
             prepared.plan = build_plan(payload, self.vocabulary().paid_seat_types)
@@ -434,7 +433,6 @@ class EventGateway:
         canonical: dict[str, Any],
         prepared: Prepared,
         within: tuple[Session, CatalogState] | None,
-        known: Known | None = None,
     ) -> Payload | None:
         vocabulary = self.vocabulary()
         reading = nullcontext(within[0]) if within is not None else self.database.read()
@@ -451,7 +449,6 @@ class EventGateway:
                 envelope.event_type,
                 canonical,
                 self.organizations,
-                known,
             )
             if validation.errors:
                 outcome.status = StepStatus.FAILED

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
@@ -50,13 +50,6 @@ class Validation:
     errors: list[Finding] = field(default_factory=list)
 
 
-class Known(Protocol):
-    """What a request already loaded about the source's catalog (see `gateway.unchanged`)."""
-
-    def course_exists(self, external_id: str) -> bool | None:
-        """Whether the source has the course (None: not known without asking)."""
-
-
 def validate(
     session: Session,
     state: CatalogState,
@@ -64,7 +57,6 @@ def validate(
     event_type: EventType,
     data: dict[str, Any],
     organizations: OrganizationCache | None = None,
-    known: Known | None = None,
 ) -> Validation:
     """Check `data` as the canonical payload of `event_type` for the source of `state` (the
     catalog as the events before it in the same request left it)."""
@@ -73,7 +65,7 @@ def validate(
         result.payload = PAYLOAD_MODELS[event_type].model_validate(data)
     except ValidationError as error:
         result.errors.extend(Finding(*problem) for problem in field_errors(error))
-    rules = _Rules(session, state, vocabulary, organizations, known)
+    rules = _Rules(session, state, vocabulary, organizations)
     rules.check(event_type, data)
     reported = {finding.path for finding in result.errors}
     result.errors.extend(f for f in rules.findings if f.path not in reported)
@@ -89,11 +81,9 @@ class _Rules:
         state: CatalogState,
         vocabulary: Vocabulary,
         organizations: OrganizationCache | None,
-        known: Known | None = None,
     ) -> None:
         self.session = session
         self.state = state
-        self.known = known
         self.source_id = state.source_id
         self.vocabulary = vocabulary
         self.organizations = organizations
@@ -211,10 +201,7 @@ class _Rules:
 
     def course_identity(self, external_id: str, key: str, base: str) -> None:
         """A new course must not take a key another course holds."""
-        exists = self.known.course_exists(external_id) if self.known is not None else None
-        if exists is None:
-            exists = self.state.course(external_id) is not None
-        if not exists:
+        if self.state.course(external_id) is None:
             self.violated(rules.course_key_holder(self.state, key), base)
 
     def instructors(self, raw: Any, base: str) -> set[str]:

@@ -24,8 +24,8 @@ from catalog_gateway.catalog.organizations import (
     resolve_organization,
 )
 from catalog_gateway.catalog.state import CatalogState
-from catalog_gateway.catalog.writing import write
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
+from catalog_gateway.catalog.writing import write
 from catalog_gateway.sources.models import Source
 from catalog_gateway.sources.service import create_source
 from catalog_gateway.transformers.registry import TransformerRegistry

@@ -37,9 +37,11 @@ from tests.factories import (
     degree_input,
     instructor_input,
     make_source,
+    organization,
     run_input,
     seat_input,
 )
+from tests.factories import catalog as catalog_state
 
 ClientFactory = Callable[..., TestClient]
 
@@ -133,57 +135,60 @@ def catalog(database: Database) -> Catalog:
             rate="10/second",
             burst=10,
         )
-        ada = upsert_instructor(session, exec_ed, instructor_input()).entity
+        mitx = organization(session, exec_ed.id)
+        harvardx = organization(session, bootcamps.id, "HarvardX")
 
-        ds101 = upsert_course(session, exec_ed, course_input(), vocabulary).entity
-        february = run_input(staff=["in-1"])
-        run = upsert_course_run(session, ds101, february, vocabulary).entity
-        sync_seats(run, february.seats, vocabulary)
-        run.seats[0].sku = SEAT_SKU  # as ecommerce would have assigned it on publication
-        autumn = _autumn_run()
-        run = upsert_course_run(session, ds101, autumn, vocabulary).entity
-        sync_seats(run, autumn.seats, vocabulary)
+        with catalog_state(session, exec_ed.id) as state:
+            ada = upsert_instructor(state, instructor_input()).entity
 
-        ml201 = upsert_course(
-            session,
-            exec_ed,
-            course_input("xe-7002", number="ML201", title="Machine Learning Strategy"),
-            vocabulary,
-        ).entity
-        upsert_course_run(session, ml201, run_input("variant-ml"), vocabulary)
-        retire_course(session, ml201)
+            ds101 = upsert_course(state, course_input(), vocabulary, mitx).entity
+            february = run_input(staff=["in-1"])
+            run = upsert_course_run(state, ds101, february, vocabulary).entity
+            sync_seats(state, run, february.seats, vocabulary)
+            run.seats[0].sku = SEAT_SKU  # as ecommerce would have assigned it on publication
+            autumn = _autumn_run()
+            run = upsert_course_run(state, ds101, autumn, vocabulary).entity
+            sync_seats(state, run, autumn.seats, vocabulary)
 
-        code100 = upsert_course(
-            session,
-            bootcamps,
-            _bootcamp_course(title="Software Engineering Bootcamp"),
-            vocabulary,
-        ).entity
-        cohort = run_input(
-            "cohort-1",
-            start=at(2027, 5, 3),
-            end=at(2027, 8, 27),
-            run_type="paid-bootcamp",
-            seats=[seat_input("12000.00", type="paid-bootcamp")],
-        )
-        run = upsert_course_run(session, code100, cohort, vocabulary).entity
-        sync_seats(run, cohort.seats, vocabulary)
+            ml201 = upsert_course(
+                state,
+                course_input("xe-7002", number="ML201", title="Machine Learning Strategy"),
+                vocabulary,
+                mitx,
+            ).entity
+            upsert_course_run(state, ml201, run_input("variant-ml"), vocabulary)
+            retire_course(state, ml201)
 
-        upsert_degree(session, exec_ed, degree_input(courses=["xe-7001", "xe-7002"]), vocabulary)
-        upsert_degree(
-            session,
-            bootcamps,
-            degree_input(
-                "cert-1",
-                marketing_slug="software-engineering-certificate",
-                title="Software Engineering Certificate",
-                program_type="professional-certificate",
-                organization="HarvardX",
-                courses=["bc-100"],
-                primary_subject="computer-science",
-            ),
-            vocabulary,
-        )
+            upsert_degree(state, degree_input(courses=["xe-7001", "xe-7002"]), vocabulary, mitx)
+
+        with catalog_state(session, bootcamps.id) as state:
+            code100 = upsert_course(
+                state, _bootcamp_course(title="Software Engineering Bootcamp"), vocabulary, harvardx
+            ).entity
+            cohort = run_input(
+                "cohort-1",
+                start=at(2027, 5, 3),
+                end=at(2027, 8, 27),
+                run_type="paid-bootcamp",
+                seats=[seat_input("12000.00", type="paid-bootcamp")],
+            )
+            run = upsert_course_run(state, code100, cohort, vocabulary).entity
+            sync_seats(state, run, cohort.seats, vocabulary)
+
+            upsert_degree(
+                state,
+                degree_input(
+                    "cert-1",
+                    marketing_slug="software-engineering-certificate",
+                    title="Software Engineering Certificate",
+                    program_type="professional-certificate",
+                    organization="HarvardX",
+                    courses=["bc-100"],
+                    primary_subject="computer-science",
+                ),
+                vocabulary,
+                harvardx,
+            )
         ds101_uuid, instructor_uuid = ds101.uuid, ada.uuid
 
     time.sleep(0.005)
@@ -193,15 +198,20 @@ def catalog(database: Database) -> Catalog:
     with database.unit_of_work() as session:
         vocabulary = load_vocabulary(session)
         bootcamps = get_source(session, "bootcamps")
-        upsert_course(
-            session, bootcamps, _bootcamp_course(title="Full-Stack Software Bootcamp"), vocabulary
-        )
+        with catalog_state(session, bootcamps.id) as state:
+            upsert_course(
+                state,
+                _bootcamp_course(title="Full-Stack Software Bootcamp"),
+                vocabulary,
+                organization(session, bootcamps.id, "HarvardX"),
+            )
+            retire_degree(state, find_degree(state, "cert-1"))
         exec_ed = get_source(session, "exec-ed")
-        ds101 = find_course(session, exec_ed, external_id="xe-7001")
-        autumn = _autumn_run(seats=[seat_input("2100.00")])
-        run = upsert_course_run(session, ds101, autumn, vocabulary).entity
-        sync_seats(run, autumn.seats, vocabulary)
-        retire_degree(session, find_degree(session, bootcamps, "cert-1"))
+        with catalog_state(session, exec_ed.id) as state:
+            ds101 = find_course(state, external_id="xe-7001")
+            autumn = _autumn_run(seats=[seat_input("2100.00")])
+            run = upsert_course_run(state, ds101, autumn, vocabulary).entity
+            sync_seats(state, run, autumn.seats, vocabulary)
         ensure_organization(session, "Wharton", "The Wharton School")
 
     return Catalog(ds101_uuid=ds101_uuid, instructor_uuid=instructor_uuid, cutoff=cutoff)

@@ -45,6 +45,8 @@ from tests.factories import (
     run_input,
     vocabulary,
 )
+from tests.factories import catalog as catalog_state
+from tests.factories import organization as organization_of
 
 EVERYTHING = CatalogFilter()
 
@@ -53,12 +55,14 @@ def add_courses(
     database: Database, numbers: Sequence[str], *, slug: str = "exec-ed", organization: str = "MITx"
 ) -> None:
     with database.unit_of_work() as session:
-        source = get_source(session, slug)
+        source_id = get_source(session, slug).id
         words = vocabulary(session)
-        for number in numbers:
-            data = course_input(f"{slug}-{number}", number=number, organization=organization)
-            course = upsert_course(session, source, data, words).entity
-            upsert_course_run(session, course, run_input(), words)
+        owner = organization_of(session, source_id, organization)
+        with catalog_state(session, source_id) as state:
+            for number in numbers:
+                data = course_input(f"{slug}-{number}", number=number, organization=organization)
+                course = upsert_course(state, data, words, owner).entity
+                upsert_course_run(state, course, run_input(), words)
 
 
 def set_modified(
@@ -153,9 +157,12 @@ def test_a_page_exactly_full_at_the_end_has_no_next(catalog: Database) -> None:
 
 def test_pagination_of_runs_and_degrees_covers_every_row_once(catalog: Database) -> None:
     with catalog.unit_of_work() as session:
-        source, words = get_source(session, "exec-ed"), vocabulary(session)
-        for n in range(5):
-            upsert_degree(session, source, degree_input(f"d{n}", marketing_slug=f"deg-{n}"), words)
+        source_id, words = get_source(session, "exec-ed").id, vocabulary(session)
+        mitx = organization_of(session, source_id)
+        with catalog_state(session, source_id) as state:
+            for n in range(5):
+                data = degree_input(f"d{n}", marketing_slug=f"deg-{n}")
+                upsert_degree(state, data, words, mitx)
     runs = all_pages(
         catalog,
         lambda session, cursor: list_course_runs(session, EVERYTHING, cursor=cursor, limit=2),
@@ -272,8 +279,11 @@ def test_list_courses_filters_by_organization(catalog: Database) -> None:
 
 
 def test_list_courses_filters_by_status(catalog: Database) -> None:
-    with catalog.unit_of_work() as session:
-        retire_course(session, find_course(session, get_source(session, "exec-ed"), key="MITx+A2"))
+    with (
+        catalog.unit_of_work() as session,
+        catalog_state(session, get_source(session, "exec-ed").id) as state,
+    ):
+        retire_course(state, find_course(state, key="MITx+A2"))
     assert course_keys(catalog, status=ProductStatus.ARCHIVED) == ["MITx+A2"]
     published = course_keys(catalog, status=ProductStatus.PUBLISHED)
     assert published == [key for key in ALL_COURSES if key != "MITx+A2"]
@@ -345,15 +355,27 @@ def test_list_course_runs_modified_since_reads_the_runs_own_modified(catalog: Da
 def degrees(catalog: Database) -> Database:
     with catalog.unit_of_work() as session:
         words = vocabulary(session)
-        exec_ed, bootcamps = get_source(session, "exec-ed"), get_source(session, "bootcamps")
-        upsert_degree(session, exec_ed, degree_input("d1", marketing_slug="mit-1"), words)
-        upsert_degree(
-            session,
-            exec_ed,
-            degree_input("d2", marketing_slug="harvard-1", organization="HarvardX"),
-            words,
-        )
-        upsert_degree(session, bootcamps, degree_input("d3", marketing_slug="boot-1"), words)
+        exec_ed, bootcamps = get_source(session, "exec-ed").id, get_source(session, "bootcamps").id
+        with catalog_state(session, exec_ed) as state:
+            upsert_degree(
+                state,
+                degree_input("d1", marketing_slug="mit-1"),
+                words,
+                organization_of(session, exec_ed),
+            )
+            upsert_degree(
+                state,
+                degree_input("d2", marketing_slug="harvard-1", organization="HarvardX"),
+                words,
+                organization_of(session, exec_ed, "HarvardX"),
+            )
+        with catalog_state(session, bootcamps) as state:
+            upsert_degree(
+                state,
+                degree_input("d3", marketing_slug="boot-1"),
+                words,
+                organization_of(session, bootcamps),
+            )
     return catalog
 
 
@@ -367,8 +389,11 @@ def test_list_degrees_filters_by_source_and_organization(degrees: Database) -> N
 
 
 def test_list_degrees_filters_by_status(degrees: Database) -> None:
-    with degrees.unit_of_work() as session:
-        retire_degree(session, find_degree(session, get_source(session, "exec-ed"), "d2"))
+    with (
+        degrees.unit_of_work() as session,
+        catalog_state(session, get_source(session, "exec-ed").id) as state,
+    ):
+        retire_degree(state, find_degree(state, "d2"))
     assert degree_slugs(degrees, status=ProductStatus.ARCHIVED) == ["harvard-1"]
     assert degree_slugs(degrees, status=ProductStatus.PUBLISHED) == ["mit-1", "boot-1"]
 

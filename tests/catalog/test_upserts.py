@@ -17,7 +17,7 @@ from catalog_gateway.catalog.changes import Action, Upserted
 from catalog_gateway.catalog.courses import find_course, retire_course, upsert_course
 from catalog_gateway.catalog.degrees import find_degree, retire_degree, upsert_degree
 from catalog_gateway.catalog.inputs import CourseInput, CourseRunInput, DegreeInput, SeatInput
-from catalog_gateway.catalog.instructors import find_instructor, upsert_instructor
+from catalog_gateway.catalog.instructors import upsert_instructor
 from catalog_gateway.catalog.models import (
     Course,
     CourseRun,
@@ -30,6 +30,7 @@ from catalog_gateway.catalog.models import (
 )
 from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.catalog.runs import SeatChanges, sync_seats, upsert_course_run
+from catalog_gateway.catalog.state import CatalogState, CourseRow, DegreeRow, InstructorRow, RunRow
 from catalog_gateway.catalog.status import transition
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import (
@@ -45,10 +46,12 @@ from catalog_gateway.errors import (
 from catalog_gateway.sources.service import get_source, map_organization_code
 from tests.factories import (
     at,
+    catalog,
     course_input,
     degree_input,
     instructor_input,
     make_source,
+    organization,
     run_input,
     seat_input,
     vocabulary,
@@ -70,15 +73,16 @@ def source(database: Database) -> str:
 
 
 # --- helpers: one unit of work per call ------------------------------------------------------
+#
+# Each writes through a `CatalogState` of the source (`tests.factories.catalog`): what the upsert
+# changed is written when the block ends, so the row returned has its id.
 
 
 def put_instructor(
     database: Database, data: Any = None, *, slug: str = SOURCE, occurred_at: datetime | None = None
-) -> Upserted[Instructor]:
-    with database.unit_of_work() as session:
-        return upsert_instructor(
-            session, get_source(session, slug), data or instructor_input(), occurred_at=occurred_at
-        )
+) -> Upserted[InstructorRow]:
+    with database.unit_of_work() as session, catalog(session, source_id(session, slug)) as state:
+        return upsert_instructor(state, data or instructor_input(), occurred_at=occurred_at)
 
 
 def put_course(
@@ -87,15 +91,18 @@ def put_course(
     *,
     slug: str = SOURCE,
     occurred_at: datetime | None = None,
-) -> Upserted[Course]:
+) -> Upserted[CourseRow]:
+    data = data or course_input()
     with database.unit_of_work() as session:
-        return upsert_course(
-            session,
-            get_source(session, slug),
-            data or course_input(),
-            vocabulary(session),
-            occurred_at=occurred_at,
-        )
+        owner = source_id(session, slug)
+        with catalog(session, owner) as state:
+            return upsert_course(
+                state,
+                data,
+                vocabulary(session),
+                organization(session, owner, data.organization),
+                occurred_at=occurred_at,
+            )
 
 
 def put_run(
@@ -105,17 +112,19 @@ def put_run(
     course: str = "xe-7001",
     slug: str = SOURCE,
     occurred_at: datetime | None = None,
-) -> Upserted[CourseRun]:
-    with database.unit_of_work() as session:
-        parent = find_course(session, get_source(session, slug), external_id=course)
+) -> Upserted[RunRow]:
+    with database.unit_of_work() as session, catalog(session, source_id(session, slug)) as state:
+        parent = find_course(state, external_id=course)
         return upsert_course_run(
-            session, parent, data or run_input(), vocabulary(session), occurred_at=occurred_at
+            state, parent, data or run_input(), vocabulary(session), occurred_at=occurred_at
         )
 
 
 def put_seats(database: Database, seats: Sequence[SeatInput], *, run: str = RUN_KEY) -> SeatChanges:
     with database.unit_of_work() as session:
-        return sync_seats(run_by_key(session, run), seats, vocabulary(session))
+        stored = run_by_key(session, run)
+        with catalog(session, stored.course.source_id) as state:
+            return sync_seats(state, held_run(state, stored), seats, vocabulary(session))
 
 
 def put_degree(
@@ -124,15 +133,39 @@ def put_degree(
     *,
     slug: str = SOURCE,
     occurred_at: datetime | None = None,
-) -> Upserted[Degree]:
+) -> Upserted[DegreeRow]:
+    data = data or degree_input()
     with database.unit_of_work() as session:
-        return upsert_degree(
-            session,
-            get_source(session, slug),
-            data or degree_input(),
-            vocabulary(session),
-            occurred_at=occurred_at,
-        )
+        owner = source_id(session, slug)
+        with catalog(session, owner) as state:
+            return upsert_degree(
+                state,
+                data,
+                vocabulary(session),
+                organization(session, owner, data.organization),
+                occurred_at=occurred_at,
+            )
+
+
+def retire(
+    database: Database,
+    key: str = COURSE_KEY,
+    *,
+    slug: str = SOURCE,
+    occurred_at: datetime | None = None,
+) -> Upserted[CourseRow]:
+    with database.unit_of_work() as session, catalog(session, source_id(session, slug)) as state:
+        return retire_course(state, find_course(state, key=key), occurred_at=occurred_at)
+
+
+def source_id(session: Session, slug: str = SOURCE) -> int:
+    return get_source(session, slug).id
+
+
+def held_run(state: CatalogState, stored: CourseRun) -> RunRow:
+    """The state's row of a stored run (held with its course)."""
+    [run] = [r for r in find_course(state, key=stored.course.key).runs if r.key == stored.key]
+    return run
 
 
 def course_by_key(session: Session, key: str = COURSE_KEY) -> Course:
@@ -141,6 +174,22 @@ def course_by_key(session: Session, key: str = COURSE_KEY) -> Course:
 
 def run_by_key(session: Session, key: str = RUN_KEY) -> CourseRun:
     return session.scalars(select(CourseRun).where(CourseRun.key == key)).one()
+
+
+def stored_instructor(session: Session, external_id: str = "in-1") -> Instructor | None:
+    return session.scalar(
+        select(Instructor).where(
+            Instructor.source_id == source_id(session), Instructor.external_id == external_id
+        )
+    )
+
+
+def stored_degree(session: Session, external_id: str = "deg-1") -> Degree:
+    return session.scalars(
+        select(Degree).where(
+            Degree.source_id == source_id(session), Degree.external_id == external_id
+        )
+    ).one()
 
 
 def run_keys(database: Database) -> list[str]:
@@ -195,7 +244,7 @@ def test_new_instructor_is_created_with_its_position(database: Database, source:
     result = put_instructor(database)
     assert result.action is Action.CREATED
     with database.read() as session:
-        instructor = find_instructor(session, get_source(session, SOURCE).id, "in-1")
+        instructor = stored_instructor(session)
         assert instructor is not None
         assert (instructor.given_name, instructor.family_name) == ("Ada", "Lovelace")
         assert (instructor.position_title, instructor.position_organization) == (
@@ -251,7 +300,7 @@ def test_older_instructor_event_is_stale_and_changes_nothing(
         put_instructor(database, instructor_input(given_name="Old"), occurred_at=at(2027, 1, 9))
     assert raised.value.code == ErrorCode.STALE
     with database.read() as session:
-        stored = find_instructor(session, get_source(session, SOURCE).id, "in-1")
+        stored = stored_instructor(session)
         assert stored is not None
         assert stored.given_name == "Ada"
         assert stored.last_occurred_at == at(2027, 1, 10)
@@ -382,10 +431,14 @@ def test_find_course_by_key_of_another_sources_course_is_not_owned(
     database: Database, source: str
 ) -> None:
     put_course(database, slug=OTHER)
-    with pytest.raises(NotOwnerError), database.read() as session:
-        find_course(session, get_source(session, SOURCE), key=COURSE_KEY)
-    with database.read() as session:
-        found = find_course(session, get_source(session, OTHER), key=COURSE_KEY)
+    with (
+        pytest.raises(NotOwnerError),
+        database.read() as session,
+        catalog(session, source_id(session, SOURCE)) as state,
+    ):
+        find_course(state, key=COURSE_KEY)
+    with database.read() as session, catalog(session, source_id(session, OTHER)) as state:
+        found = find_course(state, key=COURSE_KEY)
         assert found.external_id == "xe-7001"
 
 
@@ -393,14 +446,22 @@ def test_find_course_by_external_id_only_sees_the_sources_own_courses(
     database: Database, source: str
 ) -> None:
     put_course(database, slug=OTHER)
-    with pytest.raises(NotFoundError) as raised, database.read() as session:
-        find_course(session, get_source(session, SOURCE), external_id="xe-7001")
+    with (
+        pytest.raises(NotFoundError) as raised,
+        database.read() as session,
+        catalog(session, source_id(session, SOURCE)) as state,
+    ):
+        find_course(state, external_id="xe-7001")
     assert_error(raised.value, ErrorCode.UNKNOWN_COURSE)
 
 
 def test_find_course_of_an_unknown_key_is_unknown_course(database: Database, source: str) -> None:
-    with pytest.raises(NotFoundError) as raised, database.read() as session:
-        find_course(session, get_source(session, SOURCE), key="MITx+NOPE")
+    with (
+        pytest.raises(NotFoundError) as raised,
+        database.read() as session,
+        catalog(session, source_id(session, SOURCE)) as state,
+    ):
+        find_course(state, key="MITx+NOPE")
     assert_error(raised.value, ErrorCode.UNKNOWN_COURSE)
 
 
@@ -483,15 +544,21 @@ def test_stale_course_event_is_refused_before_touching_the_course(
 ) -> None:
     put_course(database, occurred_at=at(2027, 1, 10))
     with database.unit_of_work() as session:
-        owner = get_source(session, SOURCE)
-        with pytest.raises(StaleEventError):
-            upsert_course(
-                session,
-                owner,
-                course_input(title="Old title", subjects=["history"]),
-                vocabulary(session),
-                occurred_at=at(2027, 1, 9),
-            )
+        owner = source_id(session)
+        with catalog(session, owner) as state:
+            with pytest.raises(StaleEventError):
+                upsert_course(
+                    state,
+                    course_input(title="Old title", subjects=["history"]),
+                    vocabulary(session),
+                    organization(session, owner),
+                    occurred_at=at(2027, 1, 9),
+                )
+            held = state.course("xe-7001")
+            assert held is not None
+            assert held.title == "Data Science for Leaders"
+            assert held.subjects == ["computer-science", "data-analysis-statistics"]
+        # The state the refusal left is written when the block ends: the course as it was.
         course = course_by_key(session)
         assert course.title == "Data Science for Leaders"
         assert course.subjects == ["computer-science", "data-analysis-statistics"]
@@ -870,8 +937,7 @@ def test_retire_course_archives_the_course_and_every_run(database: Database, cou
     put_run(database, run_input("variant-2", start=at(2027, 9, 1), end=at(2027, 11, 1)))
     publish_run(database)
     before = run_modified(database)
-    with database.unit_of_work() as session:
-        result = retire_course(session, course_by_key(session))
+    result = retire(database)
     assert result.action is Action.UPDATED
     with database.read() as session:
         retired = course_by_key(session)
@@ -882,18 +948,16 @@ def test_retire_course_archives_the_course_and_every_run(database: Database, cou
 
 def test_retiring_a_retired_course_is_unchanged(database: Database, course: str) -> None:
     put_run(database)
-    with database.unit_of_work() as session:
-        retire_course(session, course_by_key(session))
+    retire(database)
     before = course_modified(database)
-    with database.unit_of_work() as session:
-        assert retire_course(session, course_by_key(session)).action is Action.UNCHANGED
+    assert retire(database).action is Action.UNCHANGED
     assert course_modified(database) == before
 
 
 def test_retirement_older_than_the_last_event_is_stale(database: Database, source: str) -> None:
     put_course(database, occurred_at=at(2027, 1, 10))
-    with pytest.raises(StaleEventError), database.unit_of_work() as session:
-        retire_course(session, course_by_key(session), occurred_at=at(2027, 1, 9))
+    with pytest.raises(StaleEventError):
+        retire(database, occurred_at=at(2027, 1, 9))
     with database.read() as session:
         assert course_by_key(session).product_status is ProductStatus.PUBLISHED
 
@@ -903,8 +967,7 @@ def test_retired_course_sent_again_comes_back_published_with_its_runs_unpublishe
 ) -> None:
     put_run(database)
     publish_run(database)
-    with database.unit_of_work() as session:
-        retire_course(session, course_by_key(session))
+    retire(database)
     restored = put_course(database)
     assert restored.action is Action.UPDATED
     run = put_run(database)
@@ -940,7 +1003,8 @@ def test_new_degree_is_created_with_its_courses_in_order(
     assert result.action is Action.CREATED
     assert degree_course_keys(database) == ["MITx+DS102", "MITx+DS101"]
     with database.read() as session:
-        degree = find_degree(session, get_source(session, SOURCE), "deg-1")
+        degree = stored_degree(session)
+        assert degree.id == result.entity.id
         assert degree.organization.key == "MITx"
         assert degree.specializations == ["Machine Learning"]
         assert degree.product_status is ProductStatus.PUBLISHED
@@ -1031,15 +1095,15 @@ def test_degree_naming_an_unknown_program_type_is_refused(database: Database, so
 
 def test_retired_degree_sent_again_is_published(database: Database, source: str) -> None:
     put_degree(database)
-    with database.unit_of_work() as session:
-        degree = find_degree(session, get_source(session, SOURCE), "deg-1")
-        assert retire_degree(session, degree).action is Action.UPDATED
+    with database.unit_of_work() as session, catalog(session, source_id(session)) as state:
+        degree = find_degree(state, "deg-1")
+        assert retire_degree(state, degree).action is Action.UPDATED
     with database.read() as session:
-        archived = find_degree(session, get_source(session, SOURCE), "deg-1")
+        archived = stored_degree(session)
         assert archived.product_status is ProductStatus.ARCHIVED
     assert put_degree(database).action is Action.UPDATED
     with database.read() as session:
-        restored = find_degree(session, get_source(session, SOURCE), "deg-1")
+        restored = stored_degree(session)
         assert restored.product_status is ProductStatus.PUBLISHED
 
 
@@ -1048,6 +1112,4 @@ def test_older_degree_event_is_stale_and_changes_nothing(database: Database, sou
     with pytest.raises(StaleEventError):
         put_degree(database, degree_input(title="Old"), occurred_at=at(2027, 1, 9))
     with database.read() as session:
-        assert find_degree(session, get_source(session, SOURCE), "deg-1").title == (
-            "Master of Data Science"
-        )
+        assert stored_degree(session).title == "Master of Data Science"

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.results import EventStatus
 from catalog_gateway.gateway.engine import ErrorPolicy, apply_events
 from catalog_gateway.gateway.service import EventGateway
-from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.settings import Settings
 from tests.gateway.conftest import Keys, url_of
 from tests.gateway.payloads import (

@@ -46,7 +46,7 @@ def full_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
             return _original(*args, **kw)
 
         monkeypatch.setattr(plans, name, recorded)
-    yield calls
+    return calls
 
 
 def forget_fingerprints(api: Api) -> None:
@@ -65,8 +65,7 @@ def comparable(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def send(api: Api, event_id: str, payload: dict[str, Any], hours: float, **kw: Any) -> Any:
-    response = api.send(envelope(event_id, payload, occurred_at=occurred(hours), **kw))
-    return response
+    return api.send(envelope(event_id, payload, occurred_at=occurred(hours), **kw))
 
 
 EVENTS = {

@@ -184,9 +184,7 @@ def profile(
                 profiled, expected = events(NEW, count, 1, 3), UNCHANGED
             else:
                 profiled, expected = events(PROFILED, count, 0, 0), APPLIED
-            measure(
-                gateway, source, f"{scenario} (cProfile)", profiled, expected, around=profiler
-            )
+            measure(gateway, source, f"{scenario} (cProfile)", profiled, expected, around=profiler)
             profiler.dump_stats(cprofile)
     print(f"in process, SQLite file, {count} events per scenario, per event:")
     print("| scenario     | CPU ms | wall ms | answers |")

@@ -10,9 +10,12 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from catalog_gateway.api.statuses import status_of
 from catalog_gateway.console import jsonview
 from catalog_gateway.console.session import CSRF_FIELD, csrf_token
 from catalog_gateway.db.base import utcnow
+from catalog_gateway.events.models import EventRecord
+from catalog_gateway.events.results import EventStatus
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -59,8 +62,17 @@ def milliseconds(value: float | None) -> str:
     return f"{value:.2f} ms"
 
 
+def sent_with(record: EventRecord) -> int | None:
+    """The HTTP status a stored answer is sent with, as the API maps it (None while the event
+    is in progress)."""
+    if record.status == EventStatus.IN_PROGRESS.value:
+        return None
+    codes = {str(error.get("code")) for error in record.errors or []}
+    return status_of(EventStatus(record.status), codes)
+
+
 templates = Jinja2Templates(directory=TEMPLATES)
-templates.env.filters.update(when=when, ago=ago, ms=milliseconds)
+templates.env.filters.update(when=when, ago=ago, ms=milliseconds, http_status=sent_with)
 templates.env.globals.update(csrf_field=CSRF_FIELD, anchor=jsonview.anchor)
 
 

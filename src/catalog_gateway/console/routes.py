@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from catalog_gateway.api.statuses import http_status
 from catalog_gateway.auth.keys import issue_key, revoke_key
 from catalog_gateway.catalog.pagination import Page
 from catalog_gateway.catalog.queries import CatalogFilter, list_courses, list_degrees
@@ -194,7 +195,7 @@ def replay(request: Request, admin: LoggedIn, record_id: int) -> Response:
     else:
         answer = handled.answer
         observe_answer(answer, source=answer.source)
-        log_answer(answer)
+        log_answer(answer, http_status(answer))
         audit.info(
             "console_replay",
             key_id=admin.key_id,

@@ -206,7 +206,7 @@ def _answer_values(
         }
     return {
         "status": answer.status.value,
-        "http_status": answer.http_status,
+        "http_status": None,  # the API's mapping (`api.statuses`), not the log's
         "retryable": answer.retryable,
         "steps": [step.model_dump(mode="json") for step in answer.steps],
         "errors": [error.model_dump(mode="json") for error in answer.errors],

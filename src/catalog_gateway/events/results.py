@@ -25,18 +25,6 @@ class EventStatus(StrEnum):
     IN_PROGRESS = "in_progress"
 
 
-HTTP_STATUS = {
-    EventStatus.APPLIED: 200,
-    EventStatus.UNCHANGED: 200,
-    EventStatus.PLANNED: 200,
-    EventStatus.REJECTED: 422,
-    EventStatus.STALE: 409,
-    EventStatus.CONFLICT: 409,
-    EventStatus.FAILED: 502,
-    EventStatus.IN_PROGRESS: 409,
-}
-
-
 class StepStatus(StrEnum):
     """How one step ended."""
 
@@ -124,19 +112,6 @@ class EventAnswer(BaseModel):
             self.errors_truncated += len(self.errors) - MAX_ERRORS
             self.errors = self.errors[:MAX_ERRORS]
         return self
-
-    @property
-    def http_status(self) -> int:
-        """The HTTP status this answer is sent with."""
-        codes = {error.code for error in self.errors}
-        if self.status is EventStatus.REJECTED and codes & _FORBIDDEN_CODES:
-            return 403
-        if self.status is EventStatus.FAILED and ErrorCode.CATALOG_WRITE_FAILED in codes:
-            return 503
-        return HTTP_STATUS[self.status]
-
-
-_FORBIDDEN_CODES = frozenset({ErrorCode.NOT_OWNER, ErrorCode.EVENT_TYPE_NOT_ALLOWED})
 
 
 def refusal(

@@ -113,15 +113,16 @@ def log_request(
     )
 
 
-def log_answer(answer: EventAnswer) -> None:
-    """The line of one event answer: who, which event, how it ended. Never its payload."""
+def log_answer(answer: EventAnswer, http_status: int) -> None:
+    """The line of one event answer: who, which event, how it ended (`http_status`: as the
+    API sends it). Never its payload."""
     _logger.info(
         "event",
         source=answer.source,
         event_id=answer.event_id[:MAX_FIELD_LENGTH],
         event_type=answer.event_type[:MAX_FIELD_LENGTH],
         status=answer.status.value,
-        http_status=answer.http_status,
+        http_status=http_status,
         duration_ms=round(answer.duration_ms, 2),
         replayed=answer.replayed,
     )

@@ -28,6 +28,7 @@ from catalog_gateway.api.protection import (
 )
 from catalog_gateway.api.representations import PageOut
 from catalog_gateway.api.request_observation import route_of
+from catalog_gateway.api.statuses import http_status
 from catalog_gateway.auth.principal import Principal
 from catalog_gateway.db.base import utcnow
 from catalog_gateway.errors import ErrorCode
@@ -105,7 +106,7 @@ def _as_sent(handled: Handled) -> EventAnswer:
 def _report(answer: EventAnswer) -> None:
     """Count and log an answer as it is sent."""
     observe_answer(answer, source=answer.source)
-    log_answer(answer)
+    log_answer(answer, http_status(answer))
 
 
 def _envelope(document: Any, clock: Clock) -> Envelope:
@@ -417,11 +418,10 @@ def _profile(gateway: Gateway, caller: Principal) -> SourceProfile:
 
 
 def _answer_response(answer: EventAnswer, headers: dict[str, str] | None = None) -> JSONResponse:
-    if answer.http_status == 503:
+    status = http_status(answer)
+    if status == 503:
         headers = {**(headers or {}), "Retry-After": "1"}
-    return JSONResponse(
-        answer.model_dump(mode="json"), status_code=answer.http_status, headers=headers
-    )
+    return JSONResponse(answer.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 def _event_type(name: str) -> EventType:

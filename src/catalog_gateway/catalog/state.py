@@ -7,7 +7,7 @@ changed with one INSERT, UPDATE and DELETE per table. An event sees what the eve
 changed, and an event that is refused is undone in memory (`begin_event`, `undo_event`), so the
 others still go out in the same bulk writes.
 
-Rows mirror the tables' columns by name (`tests/catalog/test_state.py` checks it). A row keeps
+Rows mirror the tables' columns by name (`_mirror` checks it on import). A row keeps
 its column values as they were stored (`saved`; None for a row not stored yet): the writer
 compares the two.
 """
@@ -16,13 +16,23 @@ from __future__ import annotations
 
 import uuid as uuids
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
-from catalog_gateway.catalog.models import Pacing, ProductStatus, Restriction, RunStatus
-from catalog_gateway.db.base import utcnow
+from catalog_gateway.catalog.models import (
+    Course,
+    CourseRun,
+    Degree,
+    Instructor,
+    Pacing,
+    ProductStatus,
+    Restriction,
+    RunStatus,
+    Seat,
+)
+from catalog_gateway.db.base import Base, table_of, utcnow
 
 
 class Row:
@@ -66,24 +76,6 @@ class InstructorRow(Row):
     modified: datetime = field(default_factory=utcnow)
     saved: dict[str, Any] | None = field(default=None, repr=False)
 
-    COLUMNS: ClassVar[tuple[str, ...]] = (
-        "id",
-        "uuid",
-        "source_id",
-        "external_id",
-        "given_name",
-        "family_name",
-        "email",
-        "bio",
-        "image_url",
-        "position_title",
-        "position_organization",
-        "fingerprint",
-        "last_occurred_at",
-        "created",
-        "modified",
-    )
-
 
 @dataclass(eq=False)
 class CourseRow(Row):
@@ -124,40 +116,6 @@ class CourseRow(Row):
     saved_subjects: list[str] | None = field(default=None, repr=False)
     runs: list[RunRow] = field(default_factory=list)
 
-    COLUMNS: ClassVar[tuple[str, ...]] = (
-        "id",
-        "uuid",
-        "key",
-        "source_id",
-        "external_id",
-        "organization_id",
-        "number",
-        "title",
-        "short_description",
-        "full_description",
-        "outcome",
-        "syllabus",
-        "prerequisites",
-        "faq",
-        "learner_testimonials",
-        "level",
-        "image_url",
-        "video_url",
-        "course_type",
-        "marketing",
-        "entitlement_seat_type",
-        "entitlement_price",
-        "entitlement_currency",
-        "entitlement_sku",
-        "organization_short_code_override",
-        "organization_logo_override",
-        "product_status",
-        "fingerprint",
-        "last_occurred_at",
-        "created",
-        "modified",
-    )
-
     def mark_saved(self) -> None:
         super().mark_saved()
         self.saved_subjects = list(self.subjects)
@@ -174,8 +132,6 @@ class SeatRow(Row):
     sku: str | None = None
     id: int | None = None
     saved: dict[str, Any] | None = field(default=None, repr=False)
-
-    COLUMNS: ClassVar[tuple[str, ...]] = ("type", "currency", "price", "upgrade_deadline", "sku")
 
 
 @dataclass(eq=False)
@@ -210,32 +166,6 @@ class RunRow(Row):
     saved_seats: list[SeatRow] = field(default_factory=list, repr=False)
     staff: list[InstructorRow] = field(default_factory=list)
     saved_staff: list[InstructorRow] | None = field(default=None, repr=False)
-
-    COLUMNS: ClassVar[tuple[str, ...]] = (
-        "id",
-        "uuid",
-        "key",
-        "external_id",
-        "start",
-        "end",
-        "enrollment_start",
-        "enrollment_end",
-        "go_live_date",
-        "pacing",
-        "run_type",
-        "min_effort",
-        "max_effort",
-        "weeks_to_complete",
-        "content_language",
-        "transcript_languages",
-        "status",
-        "restriction",
-        "fixed_price_usd",
-        "fingerprint",
-        "last_occurred_at",
-        "created",
-        "modified",
-    )
 
     def mark_saved(self) -> None:
         super().mark_saved()
@@ -274,35 +204,26 @@ class DegreeRow(Row):
     courses: list[CourseRow] = field(default_factory=list)
     saved_courses: list[CourseRow] | None = field(default=None, repr=False)
 
-    COLUMNS: ClassVar[tuple[str, ...]] = (
-        "id",
-        "uuid",
-        "source_id",
-        "external_id",
-        "marketing_slug",
-        "title",
-        "subtitle",
-        "program_type",
-        "organization_id",
-        "overview",
-        "card_image_url",
-        "specializations",
-        "level",
-        "primary_subject",
-        "content_language",
-        "external_url",
-        "organic_url",
-        "lead_capture_form_url",
-        "organization_short_code_override",
-        "product_status",
-        "last_occurred_at",
-        "created",
-        "modified",
-    )
-
     def mark_saved(self) -> None:
         super().mark_saved()
         self.saved_courses = list(self.courses)
+
+
+def _mirror(row: type[Row], model: type[Base], *, held_apart: tuple[str, ...] = ()) -> None:
+    """Give `row` the columns of `model`'s table as `COLUMNS` (those `held_apart` are not
+    fields: a parent's id, written from the parent; a seat's id, never written)."""
+    columns = tuple(c.name for c in table_of(model).columns if c.name not in held_apart)
+    missing = set(columns) - {f.name for f in fields(row)}  # type: ignore[arg-type]
+    if missing:
+        raise TypeError(f"{row.__name__} lacks the columns {sorted(missing)}")
+    row.COLUMNS = columns
+
+
+_mirror(InstructorRow, Instructor)
+_mirror(CourseRow, Course)
+_mirror(RunRow, CourseRun, held_apart=("course_id",))
+_mirror(SeatRow, Seat, held_apart=("id", "run_id"))
+_mirror(DegreeRow, Degree)
 
 
 @dataclass(slots=True)

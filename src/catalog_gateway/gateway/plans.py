@@ -56,7 +56,7 @@ class PlannedStep:
 
 @dataclass(slots=True)
 class EventPlan:
-    """The three phases of an event, and the products to lock while the catalog phase runs."""
+    """The three phases of an event: catalog steps, external steps, publication."""
 
     catalog: list[PlannedStep] = field(default_factory=list)
     external: list[PlannedStep] = field(default_factory=list)

@@ -109,6 +109,7 @@ def upsert_course_run(
         )
         state.touch(course)
         course.runs.append(run)
+        state.created(run)
     else:
         ensure_not_stale(run, occurred_at, f"course run {run.key}")
         state.touch(run)
@@ -147,6 +148,7 @@ def sync_seats(
                 price=wanted.price,
                 upgrade_deadline=wanted.upgrade_deadline,
             )
+            state.created(seat)
             results.append(Upserted(seat, Action.CREATED))
         else:
             state.touch(seat)

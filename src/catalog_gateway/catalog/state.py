@@ -284,7 +284,8 @@ class CatalogState:
         self._courses_by_id: dict[int, CourseRow] = {}
         self._degrees_by_id: dict[int, DegreeRow] = {}
         self._journal: dict[int, tuple[Row, Saved]] | None = None
-        self._created: list[Row] = []
+        self._created: list[Row] = []  # by the event running (forgotten if it is undone)
+        self._new: dict[int, Row] = {}  # every row not stored yet, in the order made
         self._expected: Names | None = None
 
     def expect(self, names: Names) -> None:
@@ -401,17 +402,17 @@ class CatalogState:
 
     def add_instructor(self, row: InstructorRow) -> None:
         self.instructors[row.external_id] = row
-        self._created.append(row)
+        self.created(row)
 
     def add_course(self, row: CourseRow) -> None:
         self.courses[row.external_id] = row
         self.course_keys[row.key] = row
-        self._created.append(row)
+        self.created(row)
 
     def add_degree(self, row: DegreeRow) -> None:
         self.degrees[row.external_id] = row
         self.degree_slugs[row.marketing_slug] = row
-        self._created.append(row)
+        self.created(row)
 
     # --- what the writer writes -------------------------------------------------------------
 
@@ -450,6 +451,12 @@ class CatalogState:
             self._degrees_by_id[_id(degree)] = degree
             degree.mark_saved()
         self._created.clear()
+        self._new.clear()
+
+    def made(self) -> dict[int, int]:
+        """The rows made and not stored yet, `id(row)` → rank in the order they were made (the
+        writer inserts them so, and their ids follow the order of the events)."""
+        return {key: rank for rank, key in enumerate(self._new)}
 
     # --- undoing a refused event ------------------------------------------------------------
 
@@ -464,8 +471,9 @@ class CatalogState:
             self._journal[id(row)] = (row, _copy(row))
 
     def created(self, row: Row) -> None:
-        """`row` is new in this event (undone, it is forgotten)."""
+        """`row` is new (if its event is undone, it is forgotten)."""
         self._created.append(row)
+        self._new[id(row)] = row
 
     def end_event(self) -> None:
         """The event is applied: its changes stay."""
@@ -478,6 +486,7 @@ class CatalogState:
             vars(row).update(before)
         for row in self._created:
             self._forget(row)
+            self._new.pop(id(row), None)
         self.end_event()
 
     def _forget(self, row: Row) -> None:

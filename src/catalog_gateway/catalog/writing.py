@@ -52,9 +52,10 @@ EntityT = TypeVar("EntityT", InstructorRow, CourseRow, RunRow, DegreeRow)
 
 def write(state: CatalogState, connection: Connection) -> None:
     """Write everything the state holds that is not stored as it is; then it is."""
-    _entities(connection, _INSTRUCTORS, state.all_instructors())
+    made = state.made()
+    _entities(connection, _INSTRUCTORS, state.all_instructors(), made)
     courses = state.all_courses()
-    _entities(connection, _COURSES, courses)
+    _entities(connection, _COURSES, courses, made)
     _links(
         connection,
         _SUBJECTS,
@@ -62,8 +63,8 @@ def write(state: CatalogState, connection: Connection) -> None:
         lambda subject: {"subject": subject},
     )
     runs = [run for course in courses for run in course.runs]
-    _entities(connection, _RUNS, runs, parent=lambda run: {"course_id": _id(run.course)})
-    _seats(connection, runs)
+    _entities(connection, _RUNS, runs, made, parent=lambda run: {"course_id": _id(run.course)})
+    _seats(connection, runs, made)
     _links(
         connection,
         _STAFF,
@@ -71,7 +72,7 @@ def write(state: CatalogState, connection: Connection) -> None:
         lambda instructor: {"instructor_id": _id(instructor)},
     )
     degrees = state.all_degrees()
-    _entities(connection, _DEGREES, degrees)
+    _entities(connection, _DEGREES, degrees, made)
     _links(
         connection,
         _DEGREE_COURSES,
@@ -129,10 +130,12 @@ def _entities(
     connection: Connection,
     table: _Table,
     rows: Sequence[EntityT],
+    made: dict[int, int],
     parent: Callable[[EntityT], dict[str, Any]] | None = None,
 ) -> None:
-    """INSERT the new rows (their ids set from RETURNING) and UPDATE the changed ones."""
-    new = [row for row in rows if row.saved is None]
+    """INSERT the new rows, in the order they were made (their ids set from RETURNING), and
+    UPDATE the changed ones."""
+    new = sorted((row for row in rows if row.saved is None), key=lambda row: made[id(row)])
     if new:
         values = []
         for row in new:
@@ -162,10 +165,11 @@ def _updates(
         connection.execute(table.update(names, where), parameters)
 
 
-def _seats(connection: Connection, runs: Sequence[RunRow]) -> None:
-    """Seats are written by (run, type, currency): those gone, the new ones, the changed ones."""
+def _seats(connection: Connection, runs: Sequence[RunRow], made: dict[int, int]) -> None:
+    """Seats are written by (run, type, currency): those gone, the new ones (in the order they
+    were made), the changed ones."""
     gone: list[dict[str, Any]] = []
-    new: list[dict[str, Any]] = []
+    new: list[tuple[int, dict[str, Any]]] = []
     kept: list[tuple[Row, dict[str, Any]]] = []
     for run in runs:
         run_id = _id(run)
@@ -177,14 +181,14 @@ def _seats(connection: Connection, runs: Sequence[RunRow]) -> None:
         )
         for seat in run.seats:
             if seat.saved is None:
-                new.append(seat.columns() | {"run_id": run_id})
+                new.append((made[id(seat)], seat.columns() | {"run_id": run_id}))
             else:
                 key = {"k_run_id": run_id, "k_type": seat.saved["type"]}
                 kept.append((seat, key | {"k_currency": seat.saved["currency"]}))
     if gone:
         connection.execute(_DELETE_SEATS, gone)
     if new:
-        connection.execute(_SEAT_TABLE.insert(False), new)
+        connection.execute(_SEAT_TABLE.insert(False), [values for _, values in sorted(new)])
     _updates(connection, _SEAT_TABLE, kept, _SEAT_KEY)
 
 

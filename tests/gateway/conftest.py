@@ -26,9 +26,11 @@ from typer.testing import CliRunner
 
 from catalog_gateway.api.app import create_app
 from catalog_gateway.auth.keys import issue_key
+from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.cli import app as cli
 from catalog_gateway.db.engine import Database
+from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import Settings, get_settings
 from catalog_gateway.sources.service import create_source, map_organization_code
 from tests.factories import INSTALLED
@@ -221,3 +223,15 @@ def run_cli(database: Database) -> Iterator[Cli]:
 
     yield run
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def service(database: Database, keys: Keys) -> Iterator[EventGateway]:
+    """The event gateway alone (no HTTP), on the test database, as `bootstrap` builds it for
+    the app; it remembers sources and organization codes for the whole test."""
+    settings = Settings(database_url=url_of(database), auth_cache_seconds=3600)
+    services = bootstrap(settings, database=database)
+    try:
+        yield services.gateway
+    finally:
+        services.close()

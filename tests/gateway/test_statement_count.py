@@ -17,14 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.results import EventStatus
 from catalog_gateway.gateway.engine import ErrorPolicy, apply_events
 from catalog_gateway.gateway.service import EventGateway
-from catalog_gateway.settings import Settings
-from tests.gateway.conftest import Keys, url_of
 from tests.gateway.payloads import (
     course_payload,
     envelope,
@@ -76,18 +73,6 @@ def statements(database: Database) -> Iterator[Counter[str]]:
         event.remove(database.writer, "before_cursor_execute", count)
 
 
-@pytest.fixture
-def gateway(database: Database, keys: Keys) -> Iterator[EventGateway]:
-    """The gateway alone, on the test database (source `exec-ed`), remembering sources and
-    organization codes for the whole test (so no lookup expires in the middle of a count)."""
-    settings = Settings(database_url=url_of(database), auth_cache_seconds=3600)
-    services = bootstrap(settings, database=database)
-    try:
-        yield services.gateway
-    finally:
-        services.close()
-
-
 def applied(
     gateway: EventGateway, envelopes: list[Envelope], policy: ErrorPolicy, expected: EventStatus
 ) -> None:
@@ -98,8 +83,9 @@ def applied(
 
 @pytest.mark.parametrize("policy", list(ErrorPolicy))
 def test_a_batch_of_500_sends_the_statements_of_a_batch_of_10(
-    gateway: EventGateway, database: Database, policy: ErrorPolicy
+    service: EventGateway, database: Database, policy: ErrorPolicy
 ) -> None:
+    gateway = service
     applied(gateway, batch(10_000, 1, "warm", 0, "Warm"), policy, EventStatus.APPLIED)
     counts: dict[str, dict[int, Counter[str]]] = {}
     for scenario, hours, title, expected in (

@@ -45,7 +45,7 @@ from catalog_gateway.events.results import (
 )
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.context import StepContext
-from catalog_gateway.gateway.executor import Execution
+from catalog_gateway.gateway.executor import Execution, run_catalog_steps
 from catalog_gateway.gateway.plans import EventPlan, build_plan
 from catalog_gateway.gateway.publication import EcommercePublisher
 from catalog_gateway.gateway.sanitize import sanitize
@@ -242,9 +242,24 @@ class EventGateway:
         return answer, prepared.canonical
 
     def _dry_run(self, source: SourceProfile, envelope: Envelope, started: float) -> EventAnswer:
-        prepared = self.prepare(source, envelope)
-        if prepared.plan is None:
-            return self.answer(source, envelope, started, prepared, EventStatus.REJECTED)
+        """Plan the event against the catalog as it is. Its catalog steps also run, in memory
+        only (nothing is written): an event they would refuse (stale, say) is answered as
+        sending it would be."""
+        with self.database.read() as session:
+            state = CatalogState(source.id, CoreLoader(session.connection()))
+            transformed = self.transform(source, envelope)
+            prepared = self.validate_and_plan(source, envelope, transformed, (session, state))
+            if prepared.plan is None:
+                return self.answer(source, envelope, started, prepared, EventStatus.REJECTED)
+            trial = Trace(list(prepared.trace.steps))
+            context = self.context(source, envelope)
+            execution = run_catalog_steps(session, state, prepared.plan, context, trial)
+        if execution.status is not None:
+            prepared.trace = trial
+            answer, _canonical = self.conclude(
+                source, envelope, started, prepared, context, execution
+            )
+            return answer
         for step in prepared.plan.steps:
             prepared.trace.add(step.spec, StepStatus.PLANNED)
         return self.answer(source, envelope, started, prepared, EventStatus.PLANNED)

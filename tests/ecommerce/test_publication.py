@@ -395,3 +395,34 @@ def test_a_fault_for_one_run_affects_only_that_run(gateway: Gateway, ecommerce: 
     assert runs[RUN_KEYS[1]]["seats"][0]["sku"] is None
     assert ecommerce.products(RUN_KEYS[1]) == []
     assert course["key"] == COURSE_KEY
+
+
+def test_only_usd_seats_are_sent_and_the_step_says_which_stay_in_the_catalog(
+    gateway: Gateway, ecommerce: Ecommerce
+) -> None:
+    """Issue 14's contract decision: a EUR seat is kept in the catalog, never sent to ecommerce
+    (which sells in USD), and the run's ecommerce.publish step says so."""
+    payload = product_payload()
+    usd = payload["course_runs"][0]["seats"][0]
+    payload["course_runs"][0]["seats"].append(usd | {"currency": "EUR", "price": "2500.00"})
+
+    response = gateway.send(envelope("evt-eur", payload))
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["status"] == "applied", answer
+    details = [step["detail"] for step in steps_named(answer, "ecommerce.publish")]
+    assert details == [
+        "2 products published, 2 SKUs stored; only USD seats are sold through ecommerce: "
+        f"the {SEAT_TYPE} seat in EUR stay in the catalog only",
+        "2 products published, 1 SKUs stored",  # the course entitlement's SKU came with run 0
+    ]
+    seat = server_seat(ecommerce, RUN_KEYS[0])
+    assert seat["price"] == SEAT_PRICES[0]
+    course = gateway.course()
+    assert course is not None
+    seats = {s["currency"]: s for s in runs_by_key(course)[RUN_KEYS[0]]["seats"]}
+    assert sorted(seats) == ["EUR", "USD"]
+    assert seats["EUR"]["price"] == "2500.00"
+    assert seats["EUR"]["sku"] is None
+    assert seats["USD"]["sku"] == seat["partner_sku"]

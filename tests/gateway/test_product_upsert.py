@@ -110,6 +110,24 @@ def test_same_event_again_replays_the_stored_answer(api: Api) -> None:
     assert api.event("exec-ed-0001")["attempts"] == 1
 
 
+def test_the_same_event_id_and_payload_with_another_occurred_at_is_the_same_event(
+    api: Api,
+) -> None:
+    """Issue 14's contract decision: an event is its type and payload; `occurred_at` is not
+    part of what makes two sends the same event, so a resend with a new timestamp replays."""
+    first = api.send(envelope("exec-ed-0001", product_payload(), occurred_at=occurred(0)))
+    assert first.status_code == 200, first.text
+
+    again = api.send(envelope("exec-ed-0001", product_payload(), occurred_at=occurred(5)))
+
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == {**first.json(), "replayed": True}
+    reused = api.send(envelope("exec-ed-0001", product_payload(title="Other")))
+    assert reused.status_code == 409, reused.text
+    assert [e["code"] for e in reused.json()["errors"]] == ["event_id_reused"]
+
+
 def test_a_batch_says_which_answers_are_replays(api: Api) -> None:
     first = api.batch([envelope("exec-ed-0001", product_payload())])
     assert first.status_code == 200, first.text

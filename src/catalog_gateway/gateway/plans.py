@@ -335,7 +335,7 @@ def _ecommerce_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
                 retryable=error.retryable,
             ) from error
         outcome.action = (Action.UPDATED if result.skus_written else Action.UNCHANGED).value
-        outcome.detail = f"{result.products} products published, {result.skus_written} SKUs stored"
+        outcome.detail = result.detail
 
     spec = StepSpec("ecommerce.publish", System.ECOMMERCE, _run_label(data))
     return PlannedStep(spec, perform, path, index)

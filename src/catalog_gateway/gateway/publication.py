@@ -8,7 +8,7 @@ catalog state always produces the same body, so re-publishing changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -40,6 +40,18 @@ class PublicationResult:
 
     products: int
     skus_written: int
+    kept: list[str] = field(default_factory=list)  # paid seats not sold through ecommerce
+
+    @property
+    def detail(self) -> str:
+        """What the step's trace says."""
+        said = f"{self.products} products published, {self.skus_written} SKUs stored"
+        if self.kept:
+            said += (
+                f"; only {PUBLICATION_CURRENCY} seats are sold through ecommerce: "
+                f"{', '.join(self.kept)} stay in the catalog only"
+            )
+        return said
 
 
 class PublicationError(Exception):
@@ -69,6 +81,13 @@ class EcommercePublisher:
             run = _load_run(session, run_id)
             body = publication_body(run, self.paid_seat_types)
             key = run.key
+            kept = [
+                f"the {seat.type} seat in {seat.currency}"
+                for seat in sorted(run.seats, key=lambda seat: (seat.type, seat.currency))
+                if seat.type in self.paid_seat_types and seat.currency != PUBLICATION_CURRENCY
+            ]
+        if not body["products"]:  # nothing ecommerce sells: no call
+            return PublicationResult(0, 0, kept)
         try:
             products = self.client.publish_course_run(body, budget=budget)
         except EcommerceError as error:
@@ -83,7 +102,7 @@ class EcommercePublisher:
                 retryable=True,
                 detail=type(error).__name__,
             ) from error
-        return PublicationResult(len(body["products"]), written)
+        return PublicationResult(len(body["products"]), written, kept)
 
     def _write_skus(self, run_id: int, products: list[PublishedProduct]) -> int:
         skus = {

@@ -124,7 +124,7 @@ def test_every_kind_of_variant_becomes_a_run_and_restricted_ones_keep_their_pric
     }
     assert public["restriction"] is None
     assert future["restriction"] is None
-    assert private["restriction"] == "custom-b2c"
+    assert private["restriction"] == "custom-b2b-enterprise"  # issue 14: as the upstream loads it
     assert custom["restriction"] == "custom-b2b-enterprise"
     assert custom["fixed_price_usd"] == "2400.50"
     assert seats(public) == [("paid-executive-education", "2950.00", "USD")]
@@ -298,3 +298,26 @@ def test_a_retirement_in_the_canonical_shape_archives_the_product(lob_api: LobAp
     course = lob_api.course("MITx+DSL")
     assert course is not None
     assert course["product_status"] == "archived"
+
+
+def test_a_private_variant_first_is_restricted_and_never_the_course_price(
+    lob_api: LobApi,
+) -> None:
+    """Issue 14, point 4: `websiteVisibility: "private"` is a restricted run
+    (`custom-b2b-enterprise`), like a custom presentation, even when it comes first: the
+    course's public price is the next public variant's."""
+    product = exec_ed_product("sprint_spanish_many_variants")
+    variants = product["variants"]
+    private = next(v for v in variants if v.get("websiteVisibility") == "private")
+    public = [v for v in variants if v is not private]
+    product["variants"] = [private | {"finalPrice": "9999.00"}, *public]
+
+    response = lob_api.send(lob_api.keys.exec_ed, "le-private-first", product)
+
+    assert response.status_code == 200, response.text
+    course = lob_api.course("HarvardX+LE")
+    assert course is not None
+    runs = runs_by_external_id(course)
+    assert runs[private["id"]]["restriction"] == "custom-b2b-enterprise"
+    assert seats(runs[private["id"]]) == [("paid-executive-education", "9999.00", "USD")]
+    assert course["entitlement"]["price"] == "2950.00"

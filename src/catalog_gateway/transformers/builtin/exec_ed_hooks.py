@@ -21,7 +21,6 @@ DEFAULT_CURRENCY = "USD"
 PUBLIC_VARIANT_LISTS = ("/variant", "/variants", "/futureVariants")
 CUSTOM_PRESENTATIONS = "/customPresentations"
 B2B_RESTRICTION = "custom-b2b-enterprise"
-PRIVATE_RESTRICTION = "custom-b2c"
 STATS = (("stat1", "stat1Blurb"), ("stat2", "stat2Blurb"))
 
 
@@ -50,11 +49,12 @@ def stat_facts(value: Any, ctx: HookContext) -> list[dict[str, str]] | None:
 
 
 def restriction(value: Any, ctx: HookContext) -> str | None:
-    """Custom presentations are B2B runs; a variant the website keeps `private` is a B2C one.
-    Either way the run never sets the course's public price."""
-    if (ctx.source_path or "").startswith(f"{CUSTOM_PRESENTATIONS}/"):
+    """Custom presentations, and variants the website keeps `private`, are restricted runs
+    (`custom-b2b-enterprise`, as the upstream catalog loads them): neither ever sets the
+    course's public price."""
+    if (ctx.source_path or "").startswith(f"{CUSTOM_PRESENTATIONS}/") or _is_private(value):
         return B2B_RESTRICTION
-    return PRIVATE_RESTRICTION if _is_private(value) else None
+    return None
 
 
 def _is_private(website_visibility: Any) -> bool:

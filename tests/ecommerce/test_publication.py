@@ -426,3 +426,33 @@ def test_only_usd_seats_are_sent_and_the_step_says_which_stay_in_the_catalog(
     assert seats["EUR"]["price"] == "2500.00"
     assert seats["EUR"]["sku"] is None
     assert seats["USD"]["sku"] == seat["partner_sku"]
+
+
+def test_a_run_the_source_sells_itself_is_published_without_ecommerce(
+    gateway: Gateway, ecommerce: Ecommerce
+) -> None:
+    """Issue 14, point 2: an `unpaid-executive-education` run (the partner's own storefront)
+    keeps its price for display, is never sent to ecommerce, and is published; its
+    ecommerce.publish step says why."""
+    payload = product_payload()
+    payload["course"]["entitlement"] = None
+    for run in payload["course_runs"]:
+        run["run_type"] = "unpaid-executive-education"
+        run["seats"] = [seat | {"type": "unpaid-executive-education"} for seat in run["seats"]]
+
+    response = gateway.send(envelope("evt-own", payload))
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["status"] == "applied", answer
+    assert [
+        (step["status"], step["detail"]) for step in steps_named(answer, "ecommerce.publish")
+    ] == [("skipped", "sold by the source")] * 2
+    for run_key in RUN_KEYS:
+        assert ecommerce.products(run_key) == []
+    course = gateway.course()
+    assert course is not None
+    runs = runs_by_key(course)
+    assert [runs[key]["status"] for key in RUN_KEYS] == ["published", "published"]
+    assert [runs[key]["seats"][0]["price"] for key in RUN_KEYS] == list(SEAT_PRICES)
+    assert [runs[key]["seats"][0]["sku"] for key in RUN_KEYS] == [None, None]

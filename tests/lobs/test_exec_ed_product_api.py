@@ -39,8 +39,12 @@ def test_a_short_course_with_one_variant_is_applied_with_every_field(lob_api: Lo
     assert answer["status"] == "applied"
     assert (answer["errors"], answer["warnings"]) == ([], [])
     assert answer["products"]["courses"] == ["MITx+DSL"]
+    # Issue 14, point 2: the partner sells the product itself.
+    sold = [(s["status"], s["detail"]) for s in answer["steps"] if s["name"] == "ecommerce.publish"]
+    assert sold == [("skipped", "sold by the source")]
     course = lob_api.course("MITx+DSL")
     assert course is not None
+    assert [run["status"] for run in course["course_runs"]] == ["published"]
     assert course["external_id"] == "3b0e8d0c-6f1e-4c2a-9a51-2f4b6e7d8c01"
     assert course["organization"] == "MITx"
     assert course["title"] == "Data Science for Leaders"
@@ -76,7 +80,7 @@ def test_a_short_course_with_one_variant_is_applied_with_every_field(lob_api: Lo
     }
     assert [fact["heading"] for fact in marketing["facts"]] == ["94%", "18,000+"]
     assert "would recommend" in marketing["facts"][0]["blurb"]
-    assert course["entitlement"]["seat_type"] == "paid-executive-education"
+    assert course["entitlement"]["seat_type"] == "unpaid-executive-education"
     assert (course["entitlement"]["price"], course["entitlement"]["currency"]) == ("2800.00", "USD")
 
     [run] = course["course_runs"]
@@ -86,13 +90,13 @@ def test_a_short_course_with_one_variant_is_applied_with_every_field(lob_api: Lo
     assert run["end"] == "2027-03-29T23:59:59Z"
     assert run["enrollment_end"] == "2027-01-25T23:59:59Z"
     assert run["pacing"] == "instructor_paced"
-    assert run["run_type"] == "paid-executive-education"
+    assert run["run_type"] == "unpaid-executive-education"
     assert (run["min_effort"], run["max_effort"]) == (7, 10)
     assert run["weeks_to_complete"] == 8
     assert run["content_language"] == "en"
     assert run["transcript_languages"] == ["en"]
     assert run["restriction"] is None
-    assert seats(run) == [("paid-executive-education", "2800.00", "USD")]
+    assert seats(run) == [("unpaid-executive-education", "2800.00", "USD")]
 
 
 def test_every_kind_of_variant_becomes_a_run_and_restricted_ones_keep_their_price_private(
@@ -127,9 +131,9 @@ def test_every_kind_of_variant_becomes_a_run_and_restricted_ones_keep_their_pric
     assert private["restriction"] == "custom-b2b-enterprise"  # issue 14: as the upstream loads it
     assert custom["restriction"] == "custom-b2b-enterprise"
     assert custom["fixed_price_usd"] == "2400.50"
-    assert seats(public) == [("paid-executive-education", "2950.00", "USD")]
-    assert seats(future) == [("paid-executive-education", "3100.00", "USD")]
-    assert seats(custom) == [("paid-executive-education", "2400.50", "USD")]
+    assert seats(public) == [("unpaid-executive-education", "2950.00", "USD")]
+    assert seats(future) == [("unpaid-executive-education", "3100.00", "USD")]
+    assert seats(custom) == [("unpaid-executive-education", "2400.50", "USD")]
     assert course["entitlement"]["price"] == "2950.00"
     # No final close date on the private variant: its registration close date is used.
     assert private["enrollment_end"] == "2027-04-19T23:59:59Z"
@@ -163,7 +167,7 @@ def test_loose_optional_fields_are_warnings_and_the_product_still_applies(
     run = only_run(lob_api, "MITx+AIS")
     assert (run["min_effort"], run["max_effort"]) == (None, None)
     assert run["content_language"] == "en-US"
-    assert seats(run) == [("paid-executive-education", "4500.00", "USD")]
+    assert seats(run) == [("unpaid-executive-education", "4500.00", "USD")]
 
 
 def test_a_broken_product_is_rejected_with_every_problem_on_the_apis_own_fields(
@@ -280,7 +284,7 @@ def test_a_price_sent_as_a_decimal_string_is_the_seat_price(lob_api: LobApi) -> 
     response = send_product(lob_api, "dsl-eur", variant=variant)
 
     assert response.status_code == 200, response.text
-    assert seats(only_run(lob_api)) == [("paid-executive-education", "2899.99", "EUR")]
+    assert seats(only_run(lob_api)) == [("unpaid-executive-education", "2899.99", "EUR")]
 
 
 def test_a_retirement_in_the_canonical_shape_archives_the_product(lob_api: LobApi) -> None:
@@ -319,5 +323,5 @@ def test_a_private_variant_first_is_restricted_and_never_the_course_price(
     assert course is not None
     runs = runs_by_external_id(course)
     assert runs[private["id"]]["restriction"] == "custom-b2b-enterprise"
-    assert seats(runs[private["id"]]) == [("paid-executive-education", "9999.00", "USD")]
+    assert seats(runs[private["id"]]) == [("unpaid-executive-education", "9999.00", "USD")]
     assert course["entitlement"]["price"] == "2950.00"

@@ -9,6 +9,10 @@ from catalog_gateway.db.base import Base
 
 SLUG = String(64)
 
+# Run types whose seats the line of business sells on its own storefront: their price is kept
+# for display, and they are never published to ecommerce.
+SOLD_BY_SOURCE_RUN_TYPES = frozenset({"unpaid-executive-education"})
+
 
 class SeatType(Base):
     """A kind of enrollment that can be sold or granted (audit, verified, paid-bootcamp, …)."""

@@ -359,7 +359,7 @@ class _EventSet:
             )
             raise _RefusedError
         ecommerce = gateway.ecommerce
-        if plan.external and ecommerce is not None and ecommerce.breaker.is_open():
+        if plan.calls_out and ecommerce is not None and ecommerce.breaker.is_open():
             raise DownstreamUnavailableError(
                 "ecommerce is failing, so no event that publishes to it is started; "
                 "nothing was changed: send the event again after Retry-After seconds",
@@ -373,7 +373,7 @@ class _EventSet:
         if execution.status is not None:
             event.answer = self._conclude(event, execution)
             raise _RefusedError
-        if context.publisher is not None and plan.external:
+        if context.publisher is not None and plan.calls_out:
             event.external = True
             return
         publish_in_transaction(session, state, plan, context, prepared.trace)

@@ -18,6 +18,7 @@ from catalog_gateway.catalog.degrees import find_degree, retire_degree, upsert_d
 from catalog_gateway.catalog.inputs import CourseInput, CourseRunInput, InstructorInput
 from catalog_gateway.catalog.instructors import upsert_instructor
 from catalog_gateway.catalog.models import CourseRun, RunStatus
+from catalog_gateway.catalog.reference import SOLD_BY_SOURCE_RUN_TYPES
 from catalog_gateway.catalog.runs import match_run, sync_seats, upsert_course_run
 from catalog_gateway.catalog.state import RunRow
 from catalog_gateway.catalog.status import publish
@@ -42,6 +43,7 @@ from catalog_gateway.pointers import join
 ValueT = TypeVar("ValueT")
 StepFunction = Callable[[StepContext, Outcome], None]
 ECOMMERCE_NOT_CONFIGURED = "ecommerce not configured"
+SOLD_BY_SOURCE = "sold by the source"
 
 
 @dataclass(slots=True)
@@ -52,6 +54,7 @@ class PlannedStep:
     perform: StepFunction
     path: str | None = None
     run_index: int | None = None
+    calls_out: bool = True  # an external step that calls the external system
 
 
 @dataclass(slots=True)
@@ -61,6 +64,11 @@ class EventPlan:
     catalog: list[PlannedStep] = field(default_factory=list)
     external: list[PlannedStep] = field(default_factory=list)
     publication: list[PlannedStep] = field(default_factory=list)
+
+    @property
+    def calls_out(self) -> bool:
+        """True if an external step will call an external system (after the commit)."""
+        return any(step.calls_out for step in self.external)
 
     @property
     def steps(self) -> list[PlannedStep]:
@@ -108,9 +116,9 @@ def _product_plan(payload: ProductUpsert, paid_seat_types: frozenset[str]) -> Ev
             *(_seats_step(run, index, join("/course_runs", index)) for index, run in runs),
         ],
         external=[
-            _ecommerce_step(run, index, join("/course_runs", index))
+            _external_step(run, index, join("/course_runs", index))
             for index, run in runs
-            if _is_paid(run, paid_seat_types)
+            if _sold_by_source(run) or _is_paid(run, paid_seat_types)
         ],
         publication=[_publish_step(run, index) for index, run in runs],
     )
@@ -128,7 +136,11 @@ def _course_run_plan(payload: CourseRunUpsert, paid_seat_types: frozenset[str]) 
             _run_step(run, 0, "/run", root=True, course_reference=payload.course),
             _seats_step(run, 0, "/run"),
         ],
-        external=[_ecommerce_step(run, 0, "/run")] if _is_paid(run, paid_seat_types) else [],
+        external=(
+            [_external_step(run, 0, "/run")]
+            if _sold_by_source(run) or _is_paid(run, paid_seat_types)
+            else []
+        ),
         publication=[_publish_step(run, 0)],
     )
 
@@ -348,6 +360,21 @@ def _seats_detail(counts: dict[Action, int], *, removed: int) -> str:
     )
 
 
+def _external_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
+    """The run's ecommerce step: publishing its paid seats, or, for a run the source sells
+    itself, a step that says so and calls nothing."""
+    if not _sold_by_source(data):
+        return _ecommerce_step(data, index, path)
+
+    def perform(ctx: StepContext, outcome: Outcome) -> None:
+        outcome.target = f"course_run:{ctx.runs[index].key}"
+        outcome.status = StepStatus.SKIPPED
+        outcome.detail = SOLD_BY_SOURCE
+
+    spec = StepSpec("ecommerce.publish", System.ECOMMERCE, _run_label(data))
+    return PlannedStep(spec, perform, path, index, calls_out=False)
+
+
 class ExternalStepError(Exception):
     """An external step failed; the event goes on with its other runs, then answers `failed`."""
 
@@ -387,6 +414,10 @@ def _publish_step(data: CourseRunInput, index: int) -> PlannedStep:
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+
+def _sold_by_source(run: CourseRunInput) -> bool:
+    return run.run_type in SOLD_BY_SOURCE_RUN_TYPES
 
 
 def _is_paid(run: CourseRunInput, paid_seat_types: frozenset[str]) -> bool:

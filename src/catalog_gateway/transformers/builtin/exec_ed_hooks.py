@@ -15,7 +15,7 @@ from catalog_gateway.transformers.builtin.values import (
 from catalog_gateway.transformers.mapping import HookContext
 from catalog_gateway.transformers.mapping.values import is_empty
 
-SEAT_TYPE = "paid-executive-education"
+SEAT_TYPE = "unpaid-executive-education"  # the partner sells the product itself
 DEFAULT_CURRENCY = "USD"
 # Where runs come from, in the order the mapping lists them; custom presentations are B2B.
 PUBLIC_VARIANT_LISTS = ("/variant", "/variants", "/futureVariants")

@@ -140,9 +140,18 @@ def exec_ed_event(event_id: str, **changes: Any) -> dict[str, Any]:
     return envelope(event_id, exec_ed_product("short_course_single_variant") | changes)
 
 
-def bootcamp_event(event_id: str) -> dict[str, Any]:
-    """`bootcamps`' product HarvardX+CODE100, one paid cohort."""
-    return envelope(event_id, bootcamp_product_payload())
+def bootcamp_event(
+    event_id: str, full_description: str | None = None, number: str = "CODE100"
+) -> dict[str, Any]:
+    """`bootcamps`' product HarvardX+CODE100 (or another `number`), one paid cohort (sold
+    through ecommerce)."""
+    product = bootcamp_product_payload()
+    if number != "CODE100":
+        product["course"] |= {"external_id": f"bc-{number}", "number": number}
+        product["course_runs"][0]["external_id"] = f"cohort-{number}"
+    if full_description is not None:
+        product["course"]["full_description"] = full_description
+    return envelope(event_id, product)
 
 
 def degree_event(event_id: str) -> dict[str, Any]:

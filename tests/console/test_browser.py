@@ -46,6 +46,8 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BAD_CARD_URL = "aHR0cHM6Ly9pbWFnZXM*invalid"
+# A course description with a script, which the gateway removes (an `html_sanitized` warning).
+SCRIPTED_DESCRIPTION = "<p>Ship code every week.</p><script>track()</script>"
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -128,8 +130,10 @@ def test_an_operator_finds_the_failed_event_sees_why_and_replays_it_once_ecommer
     send(live_url, keys.bootcamps, bootcamp_event("bc-1"), 200)
     send(live_url, keys.bootcamps, degree_event("deg-1"), 200)
     send(live_url, keys.exec_ed, exec_ed_event("dsl-bad-card", cardUrl=BAD_CARD_URL), 422)
+    # Exec-ed sells its products itself: no ecommerce call, so ecommerce's fault spares it.
+    send(live_url, keys.exec_ed, exec_ed_event("dsl-2027", effort="Flexible"), 200)
     ecommerce.fault(status=500)
-    send(live_url, keys.exec_ed, exec_ed_event("dsl-2027", effort="Flexible"), 502)
+    send(live_url, keys.bootcamps, bootcamp_event("bc-2", SCRIPTED_DESCRIPTION, "CODE200"), 502)
 
     # Not logged in: the console sends the operator to the login form.
     page.goto(f"{live_url}/console")
@@ -143,8 +147,8 @@ def test_an_operator_finds_the_failed_event_sees_why_and_replays_it_once_ecommer
     expect(page.locator("#breaker .badge")).to_have_text("closed")
     expect(page.locator("svg rect.bar.s-failed")).to_have_count(1)
     expect(page.get_by_role("img")).to_have_accessible_name(
-        "Events per minute over the last 60 minutes: 2 applied, 1 rejected, 1 failed; "
-        "at most 4 in one minute."
+        "Events per minute over the last 60 minutes: 3 applied, 1 rejected, 1 failed; "
+        "at most 5 in one minute."
     )
     screenshot(page, "dashboard")
     page.keyboard.press("Tab")
@@ -152,8 +156,8 @@ def test_an_operator_finds_the_failed_event_sees_why_and_replays_it_once_ecommer
 
     # Events, newest first, then only the failed ones.
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Events").click()
-    expect(page.locator("tbody tr[data-event]")).to_have_count(4)
-    expect(page.locator("tbody tr[data-event]").first).to_have_attribute("data-event", "dsl-2027")
+    expect(page.locator("tbody tr[data-event]")).to_have_count(5)
+    expect(page.locator("tbody tr[data-event]").first).to_have_attribute("data-event", "bc-2")
     screenshot(page, "events")
     page.get_by_label("Status").select_option("failed")
     page.get_by_role("button", name="Filter").click()
@@ -161,16 +165,19 @@ def test_an_operator_finds_the_failed_event_sees_why_and_replays_it_once_ecommer
     expect(page.locator("tbody tr[data-event]")).to_have_count(1)
 
     # The failed event: the ecommerce step is highlighted, and so is the field of the LoB's
-    # payload that a warning is about; the canonical payload is beside it.
-    page.get_by_role("link", name="dsl-2027").click()
+    # payload that a warning is about (its script was removed); the canonical payload is beside
+    # it.
+    page.get_by_role("link", name="bc-2").click()
     failed_step = page.locator("li.step-failed")
     expect(failed_step).to_have_count(1)
     expect(failed_step).to_have_attribute("data-step", "ecommerce.publish")
     expect(failed_step.get_by_text("failed here")).to_be_visible()
     expect(page.locator('tr.issue-error[data-code="ecommerce_unavailable"]')).to_be_visible()
-    effort = page.locator('#raw-payload mark.json-warning[data-pointer="/effort"]')
-    expect(effort).to_be_visible()
-    expect(effort).to_contain_text('"Flexible"')
+    cleaned = page.locator(
+        '#raw-payload mark.json-warning[data-pointer="/course/full_description"]'
+    )
+    expect(cleaned).to_be_visible()
+    expect(cleaned).to_contain_text("track()")
     expect(page.locator("#canonical-payload")).to_contain_text('"course_runs"')
     screenshot(page, "event-failed")
 
@@ -200,11 +207,14 @@ def test_an_operator_finds_the_failed_event_sees_why_and_replays_it_once_ecommer
     expect(page.locator('tr[data-source="exec-ed"] td').nth(4)).to_have_text("50%")
     screenshot(page, "sources")
 
-    # The catalog: the replayed run is published, with the SKU ecommerce gave it.
+    # The catalog: the replayed run is published, with the SKU ecommerce gave it; exec-ed's
+    # run, sold by exec-ed itself, is published too.
     page.get_by_role("link", name="Catalog").click()
-    run = page.locator('tr[data-run^="course-v1:MITx+DSL+"]')
+    run = page.locator('tr[data-run^="course-v1:HarvardX+CODE200+"]')
     expect(run.locator(".badge")).to_have_text("published")
     expect(run.locator("code").nth(1)).to_be_visible()
+    own = page.locator('tr[data-run^="course-v1:MITx+DSL+"]')
+    expect(own.locator(".badge")).to_have_text("published")
     screenshot(page, "catalog")
     page.get_by_role("link", name="Degrees").click()
     expect(page.locator('tr[data-degree="software-engineering-certificate"]')).to_be_visible()

@@ -13,11 +13,14 @@ from tests.gateway.payloads import (
     INSTRUCTOR_IDS,
     RUN_KEYS,
     copied,
+    course_payload,
     envelope,
     expected_run_status,
     instructor_payload,
     occurred,
     product_payload,
+    run_payload,
+    seat_payload,
 )
 
 CATALOG_UPSERTS = {"instructor.upsert", "course.upsert", "course_run.upsert", "seat.upsert"}
@@ -285,11 +288,13 @@ def test_older_product_keeps_an_instructor_a_newer_event_changed_and_warns(api: 
     assert (ada["bio"], ada["email"]) == ("<p>Updated biography.</p>", "ada@mit.edu")
 
 
-def test_only_runs_with_paid_seats_get_an_ecommerce_step(api: Api) -> None:
+def test_a_run_the_source_sells_itself_says_so_in_its_ecommerce_step(api: Api) -> None:
+    """Issue 14: an `unpaid-executive-education` run (sold on the source's own storefront)
+    keeps an ecommerce.publish step, skipped "sold by the source", and is published."""
     product = product_payload()
     product["course_runs"][1] |= {
         "run_type": "unpaid-executive-education",
-        "seats": [{"type": "unpaid-executive-education", "price": "0.00", "currency": "USD"}],
+        "seats": [{"type": "unpaid-executive-education", "price": "2950.00", "currency": "USD"}],
     }
 
     response = api.send(envelope("e-1", copied(product)))
@@ -297,11 +302,29 @@ def test_only_runs_with_paid_seats_get_an_ecommerce_step(api: Api) -> None:
     assert response.status_code == 200, response.text
     answer = response.json()
     ecommerce = steps_named(answer, "ecommerce.publish")
-    assert [step["target"] for step in ecommerce] == [f"course_run:{RUN_KEYS[0]}"]
-    assert [step["name"] for step in answer["steps"]][-3:] == [
-        "ecommerce.publish",
-        "course_run.publish",
-        "course_run.publish",
+    assert [(step["target"], step["status"], step["detail"]) for step in ecommerce] == [
+        (f"course_run:{RUN_KEYS[0]}", "skipped", "ecommerce not configured"),
+        (f"course_run:{RUN_KEYS[1]}", "skipped", "sold by the source"),
     ]
     run = api.get(f"/course-runs/{RUN_KEYS[1]}").json()
     assert run["status"] == "published"
+
+
+def test_a_run_with_no_paid_seat_gets_no_ecommerce_step(api: Api) -> None:
+    """An audit course's run sells nothing: no ecommerce step at all, and it is published."""
+    product = {
+        "course": course_payload(course_type="audit", entitlement=None),
+        "instructors": [],
+        "course_runs": [
+            run_payload(0, run_type="audit", staff=[], seats=[seat_payload("0.00", type="audit")])
+        ],
+    }
+
+    response = api.send(envelope("e-audit", product))
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert steps_named(answer, "ecommerce.publish") == []
+    assert [step["name"] for step in answer["steps"]][-1] == "course_run.publish"
+    run = api.get(f"/course-runs/{RUN_KEYS[0]}").json()
+    assert run["status"] == expected_run_status(GO_LIVE_RUN_0)

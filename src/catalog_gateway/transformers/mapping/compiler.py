@@ -241,6 +241,7 @@ class Compiler:
                 wrap=None if spec.wrap == "none" else spec.wrap,
                 title=self._path(spec.title, _at(where, "title")) if spec.title else None,
                 title_tag=spec.title_tag,
+                intro=self._path(spec.intro, _at(where, "intro")) if spec.intro else None,
             )
         return NoSource()
 

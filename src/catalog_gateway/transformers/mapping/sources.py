@@ -120,6 +120,7 @@ class Html:
     wrap: str | None
     title: SourcePath | None
     title_tag: str
+    intro: SourcePath | None = None
 
     def extract(self, scope: Scope, run: Run) -> tuple[Any, str | None]:
         value, pointer = self.items.locate(scope.item, scope.pointer, run.root)
@@ -135,6 +136,10 @@ class Html:
         body = "".join(parts)
         if self.wrap is not None:
             body = f"<{self.wrap}>{body}</{self.wrap}>"
+        if self.intro is not None:
+            intro, _ = self.intro.locate(scope.item, scope.pointer, run.root)
+            if not is_empty(intro) and _escaped(intro):
+                body = f"<p>{_escaped(intro)}</p>{body}"
         if self.title is not None:
             title, _ = self.title.locate(scope.item, scope.pointer, run.root)
             if not is_empty(title):

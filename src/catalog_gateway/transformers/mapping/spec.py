@@ -33,6 +33,9 @@ class HtmlSpec(_Strict):
     wrap: Literal["ul", "ol", "none"] = "ul"
     title: str | None = Field(default=None, description="Path of a heading put before the list.")
     title_tag: str = Field(default="h3", pattern=r"^[a-z][a-z0-9]*$")
+    intro: str | None = Field(
+        default=None, description="Path of a paragraph put between the heading and the list."
+    )
 
 
 class RuleSpec(_Strict):

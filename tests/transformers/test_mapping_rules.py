@@ -143,6 +143,21 @@ def test_html_renders_escaped_items_with_a_title() -> None:
     )
 
 
+def test_html_puts_an_intro_paragraph_between_the_title_and_the_list() -> None:
+    rule = '{html: {items: /modules, item: "<li>{heading}</li>", title: /heading, intro: /blurb}}'
+    raw = {
+        "heading": "Curriculum",
+        "blurb": "Eight weeks & a project.",
+        "modules": [{"heading": "A"}],
+    }
+    assert course_field(rule, raw, "syllabus") == (
+        "<h3>Curriculum</h3><p>Eight weeks &amp; a project.</p><ul><li>A</li></ul>"
+    )
+    assert course_field(rule, raw | {"blurb": " "}, "syllabus") == (
+        "<h3>Curriculum</h3><ul><li>A</li></ul>"
+    )
+
+
 def test_html_over_a_list_of_text_uses_value_and_other_wrappers() -> None:
     rule = '{html: {items: /faq, item: "<p>{value}</p>", wrap: none, title_tag: h2, title: /t}}'
     assert course_field(rule, {"faq": ["a", "b"], "t": "FAQ"}, "faq") == (

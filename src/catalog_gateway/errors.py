@@ -73,6 +73,7 @@ class ErrorCode(StrEnum):
     NOT_OWNER = "not_owner"
     COURSE_KEY_TAKEN = "course_key_taken"
     MARKETING_SLUG_TAKEN = "marketing_slug_taken"
+    COURSE_SLUG_TAKEN = "course_slug_taken"
     DUPLICATE_SEAT = "duplicate_seat"
     ILLEGAL_STATUS_TRANSITION = "illegal_status_transition"
     STALE = "stale"

@@ -299,6 +299,13 @@ def test_the_catalog_shows_courses_with_runs_status_seats_and_skus_and_the_degre
     only_exec_ed = admin.get("/catalog", source="exec-ed").text
     assert 'data-course="HarvardX+CODE100"' not in only_exec_ed
     assert 'data-course="MITx+DSL"' in only_exec_ed
+    # What the storefront needs (issue 14, point 3), shown with the course.
+    assert "<dt>Slug</dt><dd><code>data-science-for-leaders</code></dd>" in only_exec_ed
+    assert "<dt>SEO title</dt><dd>Data Science for Leaders | MIT Sloan</dd>" in only_exec_ed
+    assert (
+        "<dt>Inquiry form</dt><dd><code>f1e2d3c4-taxi</code> → "
+        "https://exec-ed.example.com/mit/dsl/prospectus.pdf</dd>"
+    ) in only_exec_ed
 
 
 def test_the_catalog_is_paged_with_a_cursor(

@@ -16,6 +16,7 @@ from tests.gateway.payloads import (
     bootcamp_product_payload,
     course_payload,
     envelope,
+    occurred,
     product_payload,
     run_payload,
 )
@@ -324,3 +325,29 @@ def test_envelope_missing_fields_lists_each_of_them(api: Api) -> None:
         "/occurred_at",
         "/payload",
     ]
+
+
+def test_a_course_slug_another_source_holds_is_not_owner(api: Api) -> None:
+    """Issue 14, point 3: a course page's slug is unique in the whole catalog."""
+    bootcamp = bootcamp_product_payload()
+    bootcamp["course"]["slug"] = "software-engineering"
+    assert api.send(envelope("bc-1", bootcamp), key=api.keys.bootcamps).status_code == 200
+
+    response = api.send(envelope("exec-1", product_payload(slug="software-engineering")))
+
+    assert response.status_code == 403, response.text
+    answer = response.json()
+    assert answer["status"] == "rejected"
+    assert [(e["code"], e["path"]) for e in answer["errors"]] == [("not_owner", "/course/slug")]
+    assert api.course() is None
+    assert api.count(Course) == 1
+
+
+def test_a_course_may_keep_or_change_its_own_slug(api: Api) -> None:
+    assert api.send(envelope("v1", product_payload(slug="ds101"))).status_code == 200
+    again = api.send(envelope("v2", product_payload(slug="ds101"), occurred_at=occurred(1)))
+    moved = api.send(envelope("v3", product_payload(slug="ds-101"), occurred_at=occurred(2)))
+
+    assert (again.status_code, again.json()["status"]) == (200, "unchanged")
+    assert (moved.status_code, moved.json()["status"]) == (200, "applied")
+    assert api.course()["slug"] == "ds-101"  # type: ignore[index]

@@ -83,6 +83,17 @@ def test_a_short_course_with_one_variant_is_applied_with_every_field(lob_api: Lo
     }
     assert [fact["heading"] for fact in marketing["facts"]] == ["94%", "18,000+"]
     assert "would recommend" in marketing["facts"][0]["blurb"]
+    # Issue 14, point 3: what the storefront needs.
+    assert course["seo"] == {
+        "title": "Data Science for Leaders | MIT Sloan",
+        "description": "An eight-week online course for managers.",
+        "keywords": "data science, leadership, analytics",
+    }
+    assert course["slug"] == "data-science-for-leaders"
+    assert course["inquiry"] == {
+        "form_id": "f1e2d3c4-taxi",
+        "post_submit_url": "https://exec-ed.example.com/mit/dsl/prospectus.pdf",
+    }
     assert course["entitlement"]["seat_type"] == "unpaid-executive-education"
     assert (course["entitlement"]["price"], course["entitlement"]["currency"]) == ("2800.00", "USD")
 
@@ -111,6 +122,12 @@ def test_every_kind_of_variant_becomes_a_run_and_restricted_ones_keep_their_pric
     course = lob_api.course("HarvardX+LE")
     assert course is not None
     assert course["title"] == "Liderazgo estratégico"
+    assert course["seo"] == {
+        "title": "Liderazgo estratégico",
+        "description": None,
+        "keywords": None,
+    }
+    assert (course["slug"], course["inquiry"]) == ("liderazgo-estrategico", None)
     assert course["short_description"] == "Strategic Leadership"
     assert course["subjects"] == ["business-management"]
     assert course["marketing"]["marketing_type"] == "sprint"
@@ -328,3 +345,18 @@ def test_a_private_variant_first_is_restricted_and_never_the_course_price(
     assert runs[private["id"]]["restriction"] == "custom-b2b-enterprise"
     assert seats(runs[private["id"]]) == [("unpaid-executive-education", "9999.00", "USD")]
     assert course["entitlement"]["price"] == "2950.00"
+
+
+def test_a_slug_another_product_holds_is_an_error_at_the_apis_slug(lob_api: LobApi) -> None:
+    """Issue 14, point 3: a course page's slug is unique in the catalog."""
+    assert send_product(lob_api, "dsl-1").status_code == 200
+    other = exec_ed_product("sprint_spanish_many_variants") | {"slug": "data-science-for-leaders"}
+
+    response = lob_api.send(lob_api.keys.exec_ed, "le-same-slug", other)
+
+    assert response.status_code == 422, response.text
+    answer = response.json()
+    assert [(e["code"], e["path"], e["source_path"]) for e in answer["errors"]] == [
+        ("course_slug_taken", "/course/slug", "/slug")
+    ]
+    assert lob_api.course("HarvardX+LE") is None

@@ -134,6 +134,13 @@ class CourseOut(BaseModel):
     marketing: dict[str, Any] | None
     organization_short_code_override: str | None
     organization_logo_override: str | None
+    seo: dict[str, Any] | None = Field(
+        description="SEO `title`, `description` and `keywords` of the course page."
+    )
+    slug: str | None = Field(description="The course page's URL slug, unique in the catalog.")
+    inquiry: dict[str, Any] | None = Field(
+        description="The inquiry form: `form_id`, and `post_submit_url` shown once it is sent."
+    )
     product_status: ProductStatus
     modified: datetime
     course_runs: list[CourseRunOut]
@@ -270,6 +277,9 @@ def course_out(course: Course) -> CourseOut:
         marketing=course.marketing,
         organization_short_code_override=course.organization_short_code_override,
         organization_logo_override=course.organization_logo_override,
+        seo=course.seo,
+        slug=course.slug,
+        inquiry=course.inquiry,
         product_status=course.product_status,
         modified=course.modified,
         course_runs=[course_run_out(run, course.key) for run in course.runs],

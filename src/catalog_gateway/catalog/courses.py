@@ -61,6 +61,11 @@ def upsert_course(
     else:
         ensure_not_stale(course, occurred_at, f"course {course.key}")
         state.touch(course)
+    if data.slug is not None and data.slug != course.slug:
+        violation = rules.course_slug_holder(state, data.slug, data.external_id)
+        if violation is not None:
+            raise violation.error()
+        state.course_slugs[data.slug] = course
     changed = assign_changed(course, {"organization_id": organization.id, **_course_values(data)})
     changed |= _sync_subjects(course, data.subjects)
     changed |= _restore_if_retired(course)
@@ -120,6 +125,9 @@ def _course_values(data: CourseInput) -> dict[str, Any]:
         "entitlement_currency": entitlement.currency if entitlement else None,
         "organization_short_code_override": data.organization_short_code_override,
         "organization_logo_override": data.organization_logo_override,
+        "seo": data.seo.model_dump(mode="json") if data.seo else None,
+        "slug": data.slug,
+        "inquiry": data.inquiry.model_dump(mode="json") if data.inquiry else None,
     }
 
 

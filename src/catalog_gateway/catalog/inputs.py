@@ -75,6 +75,23 @@ class MarketingInput(_Input):
     marketing_type: str | None = Field(default=None, max_length=64, examples=["short_course"])
 
 
+class SeoInput(_Input):
+    """What search engines are told about the course's page."""
+
+    title: str | None = Field(default=None, max_length=255, examples=["Data Science | MIT"])
+    description: str | None = None
+    keywords: str | None = Field(default=None, examples=["data science, leadership"])
+
+
+class InquiryInput(_Input):
+    """The form prospective learners fill in to ask about the course."""
+
+    form_id: str | None = Field(default=None, max_length=255, examples=["f1e2d3c4-taxi"])
+    post_submit_url: HttpUrl | None = Field(
+        default=None, description="Where the learner is sent once the form is sent."
+    )
+
+
 class CourseInput(_Input):
     """A course. Its key `ORG+NUMBER` is derived when it is created and kept."""
 
@@ -105,6 +122,15 @@ class CourseInput(_Input):
     marketing: MarketingInput | None = None
     organization_short_code_override: str | None = Field(default=None, max_length=64)
     organization_logo_override: HttpUrl | None = None
+    seo: SeoInput | None = None
+    slug: str | None = Field(
+        default=None,
+        max_length=255,
+        pattern=SLUG_PATTERN,
+        description="The course page's URL slug: unique in the catalog.",
+        examples=["data-science-for-leaders"],
+    )
+    inquiry: InquiryInput | None = None
 
 
 class SeatInput(_Input):

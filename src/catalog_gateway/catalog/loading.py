@@ -66,11 +66,14 @@ class CoreLoader(Loader):
         external_ids: Iterable[str],
         keys: Iterable[str],
         instructors: dict[int, InstructorRow],
+        slugs: Iterable[str] = (),
     ) -> list[CourseRow]:
-        ids, wanted_keys = list(external_ids), list(keys)
-        if not (ids or wanted_keys):
+        ids, wanted_keys, wanted_slugs = list(external_ids), list(keys), list(slugs)
+        if not (ids or wanted_keys or wanted_slugs):
             return []
-        rows = self._rows(_COURSES, source_id=source_id, external_ids=ids, keys=wanted_keys)
+        rows = self._rows(
+            _COURSES, source_id=source_id, external_ids=ids, keys=wanted_keys, slugs=wanted_slugs
+        )
         return self._complete([CourseRow(**row) for row in rows], instructors)
 
     def courses_by_id(
@@ -162,6 +165,7 @@ _COURSES = select(*_columns(Course, *CourseRow.COLUMNS)).where(
         (Course.source_id == bindparam("source_id"))
         & Course.external_id.in_(bindparam("external_ids", expanding=True)),
         Course.key.in_(bindparam("keys", expanding=True)),
+        Course.slug.in_(bindparam("slugs", expanding=True)),
     )
 )
 _COURSES_BY_ID = select(*_columns(Course, *CourseRow.COLUMNS)).where(

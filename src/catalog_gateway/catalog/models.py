@@ -163,6 +163,11 @@ class Course(Fingerprinted, EventTracked, Timestamped, Base):
     product_status: Mapped[ProductStatus] = mapped_column(
         _enum_column(ProductStatus, "product_status"), default=ProductStatus.PUBLISHED
     )
+    # What the storefront needs: SEO title, description and keywords; the URL slug (unique in
+    # the catalog); the inquiry form (its id, and the URL shown after it is sent).
+    seo: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    slug: Mapped[str | None] = mapped_column(String(255), unique=True)
+    inquiry: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     source: Mapped[Source] = relationship()
     organization: Mapped[Organization] = relationship()

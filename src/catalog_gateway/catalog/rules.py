@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from catalog_gateway.catalog.state import CatalogState, CourseRow
+from catalog_gateway.catalog.state import CatalogState, CourseRow, DegreeRow
 from catalog_gateway.errors import (
     CatalogGatewayError,
     ConflictError,
@@ -51,6 +51,20 @@ def course_key_holder(state: CatalogState, key: str) -> Violation | None:
         f"course key {key} is already used by this source's course with external id "
         f"{holder.external_id!r}",
         "number",
+    )
+
+
+def course_slug_holder(state: CatalogState, slug: str, external_id: str) -> Violation | None:
+    """A course's URL slug is its own: no other course of the catalog may hold it."""
+    holder = state.course_by_slug(slug)
+    held = holder is not None and holder.slug == slug  # not if it moved to another slug
+    return _holder(
+        state,
+        holder if held else None,
+        external_id,
+        taken=(ErrorCode.COURSE_SLUG_TAKEN, f"slug {slug}", "course"),
+        elsewhere=f"slug {slug} belongs to another source's course",
+        field="slug",
     )
 
 
@@ -98,20 +112,39 @@ def marketing_slug_holder(
 ) -> Violation | None:
     """A degree's marketing slug is its own: no other degree may hold it."""
     holder = state.degree_by_slug(slug)
-    if holder is not None and holder.marketing_slug != slug:  # it moved to another slug
-        holder = None
+    held = holder is not None and holder.marketing_slug == slug  # not if it moved since
+    return _holder(
+        state,
+        holder if held else None,
+        external_id,
+        taken=(ErrorCode.MARKETING_SLUG_TAKEN, f"marketing slug {slug}", "degree"),
+        elsewhere=f"degree {slug} belongs to another source",
+        field="marketing_slug",
+    )
+
+
+def _holder(
+    state: CatalogState,
+    holder: CourseRow | DegreeRow | None,
+    external_id: str | None,
+    *,
+    taken: tuple[ErrorCode, str, str],
+    elsewhere: str,
+    field: str,
+) -> Violation | None:
+    """What a product's unique name held by `holder` means for the product `external_id`:
+    nothing (free, or its own), another source's (not owner), or another of its own (taken)."""
     if holder is None or (
         holder.source_id == state.source_id and holder.external_id == external_id
     ):
         return None
     if holder.source_id != state.source_id:
-        message = f"degree {slug} belongs to another source"
-        return Violation(ErrorCode.NOT_OWNER, message, "marketing_slug", NotOwnerError)
+        return Violation(ErrorCode.NOT_OWNER, elsewhere, field, NotOwnerError)
+    code, name, kind = taken
     return Violation(
-        ErrorCode.MARKETING_SLUG_TAKEN,
-        f"marketing slug {slug} is already used by this source's degree with external id "
-        f"{holder.external_id!r}",
-        "marketing_slug",
+        code,
+        f"{name} is already used by this source's {kind} with external id {holder.external_id!r}",
+        field,
     )
 
 

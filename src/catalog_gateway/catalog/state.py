@@ -106,6 +106,9 @@ class CourseRow(Row):
     organization_short_code_override: str | None = None
     organization_logo_override: str | None = None
     product_status: ProductStatus = ProductStatus.PUBLISHED
+    seo: dict[str, Any] | None = None
+    slug: str | None = None
+    inquiry: dict[str, Any] | None = None
     fingerprint: str | None = None
     last_occurred_at: datetime | None = None
     created: datetime = field(default_factory=utcnow)
@@ -233,6 +236,7 @@ class Names:
     instructors: set[str] = field(default_factory=set)  # external ids
     courses: set[str] = field(default_factory=set)  # external ids
     course_keys: set[str] = field(default_factory=set)
+    course_slugs: set[str] = field(default_factory=set)
     degrees: set[str] = field(default_factory=set)  # external ids
     degree_slugs: set[str] = field(default_factory=set)
 
@@ -249,6 +253,7 @@ class Loader:
         external_ids: Iterable[str],
         keys: Iterable[str],
         instructors: dict[int, InstructorRow],
+        slugs: Iterable[str] = (),
     ) -> list[CourseRow]:
         """The courses, complete; their runs' staff are the `instructors` held, or read."""
         raise NotImplementedError
@@ -278,6 +283,7 @@ class CatalogState:
         self.instructors: dict[str, InstructorRow | None] = {}
         self.courses: dict[str, CourseRow | None] = {}
         self.course_keys: dict[str, CourseRow | None] = {}
+        self.course_slugs: dict[str, CourseRow | None] = {}
         self.degrees: dict[str, DegreeRow | None] = {}
         self.degree_slugs: dict[str, DegreeRow | None] = {}
         self._instructors_by_id: dict[int, InstructorRow] = {}
@@ -305,15 +311,19 @@ class CatalogState:
         instructors = [i for i in names.instructors if i not in self.instructors]
         courses = [c for c in names.courses if c not in self.courses]
         keys = [k for k in names.course_keys if k not in self.course_keys]
+        slugs_of_courses = [s for s in names.course_slugs if s not in self.course_slugs]
         degrees = [d for d in names.degrees if d not in self.degrees]
         slugs = [s for s in names.degree_slugs if s not in self.degree_slugs]
         if instructors:
             self.instructors.update(dict.fromkeys(instructors))
             self.hold_instructors(self.loader.instructors(self.source_id, instructors))
-        if courses or keys:
+        if courses or keys or slugs_of_courses:
             self.courses.update(dict.fromkeys(courses))
             self.course_keys.update(dict.fromkeys(keys))
-            loaded = self.loader.courses(self.source_id, courses, keys, self._instructors_by_id)
+            self.course_slugs.update(dict.fromkeys(slugs_of_courses))
+            loaded = self.loader.courses(
+                self.source_id, courses, keys, self._instructors_by_id, slugs_of_courses
+            )
             self.hold_courses(loaded)
         if degrees or slugs:
             self.degrees.update(dict.fromkeys(degrees))
@@ -347,6 +357,8 @@ class CatalogState:
             if row.source_id == self.source_id:
                 self.courses[row.external_id] = row
             self.course_keys[row.key] = row
+            if row.slug is not None:
+                self.course_slugs[row.slug] = row
             held.append(row)
         return held
 
@@ -379,6 +391,10 @@ class CatalogState:
     def course_by_key(self, key: str) -> CourseRow | None:
         """The course with this key (any source's)."""
         return self._lookup(self.course_keys, key, lambda: self.load(Names(course_keys={key})))
+
+    def course_by_slug(self, slug: str) -> CourseRow | None:
+        """The course with this URL slug (any source's)."""
+        return self._lookup(self.course_slugs, slug, lambda: self.load(Names(course_slugs={slug})))
 
     def degree(self, external_id: str) -> DegreeRow | None:
         """The source's degree with this external id."""

@@ -39,6 +39,7 @@ def _add_names(
     course = payload.get("course")
     _add(names.courses, course, "external_id")
     _add(names.course_keys, course, "key")
+    _add(names.course_slugs, course, "slug")
     if organization_key is not None and isinstance(course, dict):
         code, number = course.get("organization"), course.get("number")
         if isinstance(code, str) and isinstance(number, str):

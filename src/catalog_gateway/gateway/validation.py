@@ -178,6 +178,9 @@ class _Rules:
         external_id, number = _text(raw, "external_id"), _text(raw, "number")
         if organization_key and external_id and number:
             self.course_identity(external_id, course_key(organization_key, number), base)
+        slug = _text(raw, "slug")
+        if slug is not None and external_id is not None:
+            self.violated(rules.course_slug_holder(self.state, slug, external_id), base)
         return course_type
 
     def entitlement(self, seat_type: str, course_type: str | None, path: str) -> None:

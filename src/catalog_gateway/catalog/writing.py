@@ -88,7 +88,7 @@ class _Table:
     def __init__(self, model: Any, parent_key: str | None = None) -> None:
         self.table: Table = table_of(model)
         self.parent_key = parent_key
-        self.updates: dict[tuple[str, ...], Update] = {}
+        self.updates: dict[tuple[tuple[str, ...], tuple[str, ...]], Update] = {}
 
     def insert(self, returning: bool) -> Insert:
         statement = insert(self.table)
@@ -98,7 +98,7 @@ class _Table:
 
     def update(self, columns: tuple[str, ...], where: Sequence[str] = ("id",)) -> Update:
         """UPDATE … SET `columns` WHERE `where` (parameters: `v_<column>`, `k_<column>`)."""
-        known = self.updates.get(columns)
+        known = self.updates.get((columns, tuple(where)))
         if known is None:
             table = self.table
             known = (
@@ -108,7 +108,7 @@ class _Table:
                     {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in columns}
                 )
             )
-            self.updates[columns] = known
+            self.updates[(columns, tuple(where))] = known
         return known
 
 

@@ -67,15 +67,6 @@ APPLICATION_GROUP = {
     EventType.PRODUCT_RETIRE: 4,
 }
 _TRANSACTION_ATTEMPTS = 2
-# The event types whose every entity has a fingerprint (`gateway.unchanged`).
-UNCHANGED_TYPES = frozenset(
-    {
-        EventType.INSTRUCTOR_UPSERT,
-        EventType.COURSE_UPSERT,
-        EventType.PRODUCT_UPSERT,
-        EventType.COURSE_RUN_UPSERT,
-    }
-)
 
 
 class ErrorPolicy(StrEnum):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -245,8 +245,7 @@ class EventGateway:
         """Plan the event against the catalog as it is. Its catalog steps also run, in memory
         only (nothing is written): an event they would refuse (stale, say) is answered as
         sending it would be."""
-        with self.database.read() as session:
-            state = CatalogState(source.id, CoreLoader(session.connection()))
+        with self._catalog_as_it_is(source) as (session, state):
             transformed = self.transform(source, envelope)
             prepared = self.validate_and_plan(source, envelope, transformed, (session, state))
             if prepared.plan is None:
@@ -371,7 +370,17 @@ class EventGateway:
 
     def prepare(self, source: SourceProfile, envelope: Envelope) -> Prepared:
         """Transform, validate and plan against the catalog as it is (writes nothing)."""
-        return self.validate_and_plan(source, envelope, self.transform(source, envelope))
+        with self._catalog_as_it_is(source) as within:
+            return self.validate_and_plan(
+                source, envelope, self.transform(source, envelope), within
+            )
+
+    @contextmanager
+    def _catalog_as_it_is(self, source: SourceProfile) -> Iterator[tuple[Session, CatalogState]]:
+        """A read session and the source's catalog state on it (nothing is ever written)."""
+        self.vocabulary()  # read on a session of its own, before this one opens
+        with self.database.read() as session:
+            yield session, CatalogState(source.id, CoreLoader(session.connection()))
 
     def transform(self, source: SourceProfile, envelope: Envelope) -> Prepared:
         """The part of preparing that needs no catalog (no I/O): transform, then sanitize."""
@@ -400,11 +409,11 @@ class EventGateway:
         source: SourceProfile,
         envelope: Envelope,
         transformed: Prepared,
-        within: tuple[Session, CatalogState] | None = None,
+        within: tuple[Session, CatalogState],
     ) -> Prepared:
         """Validate and plan a transformed event, on a copy: `transformed` is left as it was, so
         a transaction that is run again can prepare it again. `within`: the transaction and the
-        catalog state the event is applied in (else: the catalog as it is)."""
+        catalog state the event is validated against."""
         prepared = Prepared(
             trace=Trace(list(transformed.trace.steps)),
             provenance=transformed.provenance,
@@ -447,18 +456,13 @@ class EventGateway:
         envelope: Envelope,
         canonical: dict[str, Any],
         prepared: Prepared,
-        within: tuple[Session, CatalogState] | None,
+        within: tuple[Session, CatalogState],
     ) -> Payload | None:
         vocabulary = self.vocabulary()
-        reading = nullcontext(within[0]) if within is not None else self.database.read()
-        with prepared.trace.step(VALIDATE) as outcome, reading as reader:
-            state = (
-                within[1]
-                if within is not None
-                else CatalogState(source.id, CoreLoader(reader.connection()))
-            )
+        session, state = within
+        with prepared.trace.step(VALIDATE) as outcome:
             validation = validate(
-                reader,
+                session,
                 state,
                 vocabulary,
                 envelope.event_type,

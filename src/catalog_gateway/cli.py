@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from catalog_gateway.auth.keys import issue_key, revoke_key
 from catalog_gateway.bootstrap import bootstrap
+from catalog_gateway.catalog import subjects
 from catalog_gateway.catalog.clock import reset_clock
 from catalog_gateway.catalog.organizations import ensure_organization
+from catalog_gateway.catalog.vocabulary import load_vocabulary
 from catalog_gateway.cli_ingest import ingest_command
 from catalog_gateway.cli_transformers import transformers_app
 from catalog_gateway.db.base import utcnow
@@ -29,6 +31,7 @@ from catalog_gateway.events.log import purge as purge_events
 from catalog_gateway.observability.logging import configure_logging
 from catalog_gateway.observability.metrics import multiprocess_directory
 from catalog_gateway.settings import get_settings
+from catalog_gateway.sources import aliases
 from catalog_gateway.sources import service as sources_service
 from catalog_gateway.transformers.mapping import MappingFileError
 from catalog_gateway.transformers.registry import TransformerRegistry
@@ -40,6 +43,10 @@ sources_app = typer.Typer(
 )
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 organizations_app = typer.Typer(help="Organizations.", no_args_is_help=True)
+subjects_app = typer.Typer(
+    help="Subjects: reference data that transformers resolve names against.",
+    no_args_is_help=True,
+)
 events_app = typer.Typer(help="The event log.", no_args_is_help=True)
 products_app = typer.Typer(help="Repairs of catalog products.", no_args_is_help=True)
 devserver_app = typer.Typer(help="Reference peers for development and tests.", no_args_is_help=True)
@@ -47,6 +54,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
 app.add_typer(organizations_app, name="organizations")
+app.add_typer(subjects_app, name="subjects")
 app.add_typer(events_app, name="events")
 app.add_typer(products_app, name="products")
 app.command("ingest")(ingest_command)
@@ -225,6 +233,100 @@ def sources_map_org(
         )
     )
     typer.echo(f"{slug}: {external_code} → {organization_key} ({result.action.value})")
+
+
+@sources_app.command("map-value")
+def sources_map_value(
+    slug: Annotated[str, typer.Argument(help="The source's slug.")],
+    field: Annotated[str, typer.Argument(help="subject, language or level.")],
+    lob_value: Annotated[str, typer.Argument(help="The value as the source writes it.")],
+    catalog_value: Annotated[
+        str,
+        typer.Argument(
+            help="What it means: a subject's slug or name, a level, or a language tag (en-US)."
+        ),
+    ],
+) -> None:
+    """Let a source write its own value for a catalog subject, language or level. Matching
+    ignores case, accents and punctuation, and reads `&` as `and`."""
+
+    def alias(session: Session) -> Any:
+        return aliases.map_value(
+            session, slug, field, lob_value, catalog_value, load_vocabulary(session)
+        )
+
+    result = _run(alias)
+    entity = result.entity
+    typer.echo(
+        f"{slug}: {entity.field} {entity.lob_value!r} → {entity.catalog_value} "
+        f"({result.action.value})"
+    )
+
+
+@sources_app.command("unmap-value")
+def sources_unmap_value(
+    slug: Annotated[str, typer.Argument(help="The source's slug.")],
+    field: Annotated[str, typer.Argument(help="subject, language or level.")],
+    lob_value: Annotated[str, typer.Argument(help="The value as the source writes it.")],
+) -> None:
+    """Remove one of a source's value aliases."""
+    removed = _run(lambda session: aliases.unmap_value(session, slug, field, lob_value))
+    typer.echo(f"{slug}: {removed.field} {removed.lob_value!r} no longer aliased")
+
+
+@sources_app.command("values")
+def sources_values(
+    slug: Annotated[str, typer.Argument(help="The source's slug.")],
+    as_json: JsonOption = False,
+) -> None:
+    """List a source's value aliases."""
+    rows = _run(
+        lambda session: [
+            {"field": a.field, "lob_value": a.lob_value, "catalog_value": a.catalog_value}
+            for a in aliases.list_aliases(session, slug)
+        ]
+    )
+    if as_json:
+        _echo_json({"source": slug, "aliases": rows})
+        return
+    if not rows:
+        typer.echo(f"{slug} has no value aliases")
+    for row in rows:
+        typer.echo(f"{row['field']:<9} {row['lob_value']!r} → {row['catalog_value']}")
+
+
+@subjects_app.command("create")
+def subjects_create(
+    slug: Annotated[str, typer.Argument(help="The subject's slug, e.g. design-and-marketing.")],
+    name: Annotated[str, typer.Option(help="Its English name, e.g. 'Design and Marketing'.")],
+) -> None:
+    """Create a subject (idempotent when it exists with this name)."""
+    result = _run(lambda session: subjects.create_subject(session, slug, name))
+    typer.echo(f"subject {slug} ({result.entity.name}) {result.action.value}")
+
+
+@subjects_app.command("rename")
+def subjects_rename(
+    slug: Annotated[str, typer.Argument(help="The subject's slug (it never changes).")],
+    name: Annotated[str, typer.Option(help="Its new English name.")],
+) -> None:
+    """Give a subject a new English name."""
+    result = _run(lambda session: subjects.rename_subject(session, slug, name))
+    typer.echo(f"subject {slug} ({result.entity.name}) {result.action.value}")
+
+
+@subjects_app.command("list")
+def subjects_list(as_json: JsonOption = False) -> None:
+    """List the subjects: slug and English name."""
+    rows = _run(
+        lambda session: [{"slug": s.slug, "name": s.name} for s in subjects.list_subjects(session)]
+    )
+    if as_json:
+        _echo_json({"subjects": rows})
+        return
+    width = max((len(row["slug"]) for row in rows), default=0)
+    for row in rows:
+        typer.echo(f"{row['slug']:<{width}}  {row['name']}")
 
 
 @keys_app.command("create")

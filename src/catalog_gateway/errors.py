@@ -69,6 +69,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_SUBJECT = "unknown_subject"
     UNKNOWN_LEVEL = "unknown_level"
     UNKNOWN_PROGRAM_TYPE = "unknown_program_type"
+    SUBJECT_EXISTS = "subject_exists"
     # Catalog rules.
     NOT_OWNER = "not_owner"
     COURSE_KEY_TAKEN = "course_key_taken"

@@ -40,6 +40,13 @@ class OrganizationOut(BaseModel):
     modified: datetime
 
 
+class SubjectOut(BaseModel):
+    """A subject: its slug (what courses and degrees name) and its English name."""
+
+    slug: str = Field(examples=["data-analysis-statistics"])
+    name: str = Field(examples=["Data Analysis & Statistics"])
+
+
 class PositionOut(BaseModel):
     """Where an instructor works."""
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import unicodedata
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -29,6 +31,23 @@ class Vocabulary:
     subjects: dict[str, str]
     levels: frozenset[str]
     program_types: frozenset[str]
+    level_names: dict[str, str] = field(default_factory=dict)
+    _subject_by_key: dict[str, str] = field(init=False, repr=False, compare=False)
+    _level_by_key: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_subject_by_key", _index(self.subjects))
+        names = {slug: self.level_names.get(slug, slug) for slug in self.levels}
+        object.__setattr__(self, "_level_by_key", _index(names))
+
+    def resolve_subject(self, text: str) -> str | None:
+        """The slug of the subject `text` names (its slug, or its English name or slug written
+        any case, with any punctuation, `&` for `and`), or None."""
+        return text if text in self.subjects else self._subject_by_key.get(reference_key(text))
+
+    def resolve_level(self, text: str) -> str | None:
+        """The slug of the level `text` names (its slug or name, as loosely as subjects)."""
+        return text if text in self.levels else self._level_by_key.get(reference_key(text))
 
     def require_course_type(self, slug: str) -> None:
         """Raise unless the course type is known."""
@@ -110,6 +129,7 @@ def load_vocabulary(session: Session) -> Vocabulary:
     ).all()
     run_types = session.scalars(select(RunType).options(selectinload(RunType.seat_types))).all()
     seat_types = session.scalars(select(SeatType)).all()
+    level_names: dict[str, str] = dict(session.execute(select(Level.slug, Level.name)).all())
     return Vocabulary(
         run_types_by_course_type={
             course_type.slug: frozenset(run.slug for run in course_type.run_types)
@@ -122,9 +142,33 @@ def load_vocabulary(session: Session) -> Vocabulary:
         paid_seat_types=frozenset(seat.slug for seat in seat_types if seat.is_paid),
         seat_types=frozenset(seat.slug for seat in seat_types),
         subjects=dict(session.execute(select(Subject.slug, Subject.name)).all()),
-        levels=frozenset(session.scalars(select(Level.slug)).all()),
+        levels=frozenset(level_names),
+        level_names=level_names,
         program_types=frozenset(session.scalars(select(ProgramType.slug)).all()),
     )
+
+
+def reference_key(text: str) -> str:
+    """`text` folded for matching a reference value loosely: accents dropped, case folded,
+    `&` read as `and`, and every run of other characters one space ("Art & Culture",
+    "art and culture" and "art-and-culture" → "art and culture")."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("&", " and "))
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(_WORD.findall(bare.casefold()))
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _index(names: dict[str, str]) -> dict[str, str]:
+    """Loose key → slug, for each slug and each name. A key two values share (which `subjects
+    create` refuses) is left to the one whose own name it is."""
+    index: dict[str, str] = {}
+    for slug in sorted(names):
+        index.setdefault(reference_key(slug), slug)
+    for slug, name in sorted(names.items()):
+        index[reference_key(name)] = slug
+    return index
 
 
 def _listing(slugs: object) -> str:

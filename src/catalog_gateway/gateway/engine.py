@@ -55,7 +55,13 @@ from catalog_gateway.gateway.executor import (
 from catalog_gateway.gateway.locks import lock_products
 from catalog_gateway.gateway.names import names_of
 from catalog_gateway.gateway.plans import EventPlan
-from catalog_gateway.gateway.service import EventGateway, Handled, Prepared, SourceProfile
+from catalog_gateway.gateway.service import (
+    EventGateway,
+    Handled,
+    Prepared,
+    References,
+    SourceProfile,
+)
 from catalog_gateway.gateway.unchanged import Unchanged, find_unchanged
 
 APPLICATION_GROUP = {
@@ -169,11 +175,12 @@ class _EventSet:
         self.state = CatalogState(source.id, _NoLoader())  # the catalog the events change
         self.entries: list[log.Entry] = []  # the event-log records to store
         self.seen: dict[str, _Event] = {}  # the events run so far in the transaction, by id
+        # Read before any transaction opens; the request's events all resolve against it.
+        self.references: References = gateway.references(source.id)
 
     def run(self) -> list[Handled]:
         events = self._screen()
         if events is not None and events:
-            self.gateway.vocabulary()  # loaded before the transaction opens
             if self.independent:
                 self._apply_independent(events)
             else:
@@ -226,7 +233,9 @@ class _EventSet:
         name, apply each in memory, then write the catalog and the event log in bulk."""
         for event in events:
             if event.transformed is None:  # needs no catalog: done once, whatever the attempts
-                event.transformed = self.gateway.transform(self.source, event.envelope)
+                event.transformed = self.gateway.transform(
+                    self.source, event.envelope, self.references
+                )
         for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
             ran: list[_Event] = []
             for event in events:
@@ -433,7 +442,7 @@ class _EventSet:
         prepared = (
             event.prepared
             or event.transformed
-            or self.gateway.transform(self.source, event.envelope)
+            or self.gateway.transform(self.source, event.envelope, self.references)
         )
         event.prepared = prepared
         failure = database_failure(failed_step(prepared.trace))

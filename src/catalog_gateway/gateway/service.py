@@ -11,7 +11,7 @@ import copy
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -48,13 +48,17 @@ from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.executor import Execution, run_catalog_steps
 from catalog_gateway.gateway.plans import EventPlan, build_plan
 from catalog_gateway.gateway.publication import EcommercePublisher
+from catalog_gateway.gateway.references import resolve_references
 from catalog_gateway.gateway.sanitize import sanitize
 from catalog_gateway.gateway.trace import StepSpec, Trace
 from catalog_gateway.gateway.validation import Finding, validate
 from catalog_gateway.pointers import pointer
+from catalog_gateway.sources.aliases import ValueAliases, load_aliases
 from catalog_gateway.sources.models import Source
 from catalog_gateway.text import nul_places
 from catalog_gateway.transformers.base import Provenance, Transformer, TransformResult
+from catalog_gateway.transformers.mapping.pointers import CURRENT, cached_source_path
+from catalog_gateway.transformers.mapping.values import MISSING
 from catalog_gateway.transformers.registry import TransformerRegistry
 
 TRANSFORM = StepSpec("transform", System.GATEWAY, None)
@@ -91,6 +95,16 @@ class Prepared:
     errors: list[EventIssue]
     warnings: list[EventIssue]
     payload: Payload | None = None  # the validated payload, when the plan is built
+    # Subjects and levels that named nothing the catalog knows: validation reports them.
+    unresolved: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class References:
+    """What a source's values resolve against: the catalog's vocabularies and its aliases."""
+
+    vocabulary: Vocabulary
+    aliases: ValueAliases
 
 
 class EventGateway:
@@ -111,6 +125,11 @@ class EventGateway:
         # Sources change rarely (`sources update`); each event must not cost a lookup.
         self._profiles: ExpiringCache[int, SourceProfile | None] = ExpiringCache(profile_ttl)
         self.organizations: OrganizationCache = ExpiringCache(profile_ttl)
+        # Subjects and aliases are managed while the service runs; they are read again
+        # after the same time as sources are.
+        self._aliases: ExpiringCache[int, ValueAliases] = ExpiringCache(profile_ttl)
+        self._vocabulary_ttl = profile_ttl
+        self._vocabulary_read = 0.0
         self.lease = lease
         self.ecommerce = ecommerce
         self.ecommerce_budget = ecommerce_budget
@@ -180,11 +199,33 @@ class EventGateway:
         return self.handle(source, envelope)
 
     def vocabulary(self) -> Vocabulary:
-        """Reference data, read once per process (it changes only with migrations)."""
+        """The reference data `references` last read (read now if it never was)."""
         if self._vocabulary is None:
-            with self.database.read() as session:
-                self._vocabulary = load_vocabulary(session)
+            self._read_vocabulary()
+        assert self._vocabulary is not None
         return self._vocabulary
+
+    def references(self, source_id: int) -> References:
+        """What the source's values resolve against, read again once older than the profile
+        cache's time to live (types change only with migrations; subjects with `subjects
+        create` and `rename`, aliases with `sources map-value`). Called before a request opens
+        its transaction: nothing later in the request reads them again."""
+        if (
+            self._vocabulary is None
+            or time.monotonic() - self._vocabulary_read >= self._vocabulary_ttl
+        ):
+            self._read_vocabulary()
+        known, aliases = self._aliases.lookup(source_id)
+        if not known or aliases is None:
+            with self.database.read() as session:
+                aliases = load_aliases(session.connection(), source_id)
+            self._aliases.store(source_id, aliases)
+        return References(self.vocabulary(), aliases)
+
+    def _read_vocabulary(self) -> None:
+        with self.database.read() as session:
+            self._vocabulary = load_vocabulary(session)
+        self._vocabulary_read = time.monotonic()
 
     def handle(
         self, source: SourceProfile, envelope: Envelope, *, dry_run: bool = False
@@ -245,8 +286,9 @@ class EventGateway:
         """Plan the event against the catalog as it is. Its catalog steps also run, in memory
         only (nothing is written): an event they would refuse (stale, say) is answered as
         sending it would be."""
+        references = self.references(source.id)
         with self._catalog_as_it_is(source) as (session, state):
-            transformed = self.transform(source, envelope)
+            transformed = self.transform(source, envelope, references)
             prepared = self.validate_and_plan(source, envelope, transformed, (session, state))
             if prepared.plan is None:
                 return self.answer(source, envelope, started, prepared, EventStatus.REJECTED)
@@ -370,9 +412,10 @@ class EventGateway:
 
     def prepare(self, source: SourceProfile, envelope: Envelope) -> Prepared:
         """Transform, validate and plan against the catalog as it is (writes nothing)."""
+        references = self.references(source.id)
         with self._catalog_as_it_is(source) as within:
             return self.validate_and_plan(
-                source, envelope, self.transform(source, envelope), within
+                source, envelope, self.transform(source, envelope, references), within
             )
 
     @contextmanager
@@ -382,8 +425,11 @@ class EventGateway:
         with self.database.read() as session:
             yield session, CatalogState(source.id, CoreLoader(session.connection()))
 
-    def transform(self, source: SourceProfile, envelope: Envelope) -> Prepared:
-        """The part of preparing that needs no catalog (no I/O): transform, then sanitize."""
+    def transform(
+        self, source: SourceProfile, envelope: Envelope, references: References
+    ) -> Prepared:
+        """The part of preparing that needs no catalog (no I/O): transform, sanitize, and
+        resolve subjects, levels and languages against `references`."""
         trace = Trace()
         result = self._transform(source, envelope, trace)
         prepared = Prepared(
@@ -401,6 +447,13 @@ class EventGateway:
         prepared.warnings.extend(
             _issue(finding, prepared.provenance)
             for finding in sanitize(envelope.event_type, canonical)
+        )
+        prepared.unresolved = resolve_references(
+            canonical,
+            references.vocabulary,
+            references.aliases,
+            _source_values(envelope.payload, prepared.provenance),
+            source.slug,
         )
         return prepared
 
@@ -421,6 +474,7 @@ class EventGateway:
             plan=None,
             errors=list(transformed.errors),
             warnings=list(transformed.warnings),
+            unresolved=transformed.unresolved,
         )
         if prepared.canonical is None:
             prepared.trace.add(VALIDATE, StepStatus.SKIPPED, "the transform produced no payload")
@@ -469,14 +523,20 @@ class EventGateway:
                 canonical,
                 self.organizations,
             )
-            if validation.errors:
+            # An unresolved subject or level is reported once, saying how to add or alias it.
+            unresolved = {finding.path for finding in prepared.unresolved}
+            findings = [
+                *prepared.unresolved,
+                *(f for f in validation.errors if f.path not in unresolved),
+            ]
+            if findings:
                 outcome.status = StepStatus.FAILED
-                outcome.detail = f"{len(validation.errors)} errors"
+                outcome.detail = f"{len(findings)} errors"
         # A field the transform could not map is reported once, by the transform (which names
         # the LoB's problem), not again by validation as, say, missing.
         mapped = {error.path for error in prepared.errors if error.path is not None}
         prepared.errors.extend(
-            _issue(f, prepared.provenance) for f in validation.errors if f.path not in mapped
+            _issue(f, prepared.provenance) for f in findings if f.path not in mapped
         )
         return validation.payload
 
@@ -502,6 +562,23 @@ class EventGateway:
             errors=[*prepared.errors, *(errors or [])],
             warnings=[*prepared.warnings, *(warnings or [])],
         )
+
+
+def _source_values(payload: Any, provenance: Provenance) -> Callable[[str], Any]:
+    """Canonical path → what the source's field it came from holds (None when unknown)."""
+
+    def source_value(canonical_path: str) -> Any:
+        source_path = provenance.source_path(canonical_path)
+        if source_path is None:
+            return None
+        try:
+            located = cached_source_path(source_path or CURRENT)
+        except ValueError:  # not a pointer: a custom transformer's provenance
+            return None
+        value, _ = located.locate(payload, "", payload)
+        return None if value is MISSING else value
+
+    return source_value
 
 
 def _field_name(parts: tuple[str | int, ...]) -> str:

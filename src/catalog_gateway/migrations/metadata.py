@@ -22,7 +22,7 @@ from catalog_gateway.catalog.reference import (
 )
 from catalog_gateway.db.base import Base
 from catalog_gateway.events.models import EventRecord
-from catalog_gateway.sources.models import Source, SourceOrganizationCode
+from catalog_gateway.sources.models import Source, SourceOrganizationCode, SourceValueAlias
 
 __all__ = [
     "ApiKey",
@@ -44,5 +44,6 @@ __all__ = [
     "SeatType",
     "Source",
     "SourceOrganizationCode",
+    "SourceValueAlias",
     "Subject",
 ]

@@ -43,3 +43,20 @@ class SourceOrganizationCode(Base):
     source: Mapped[Source] = relationship(back_populates="organization_codes")
 
     __table_args__ = (UniqueConstraint("source_id", "external_code"),)
+
+
+class SourceValueAlias(Base):
+    """A source's own value for a catalog value of one field (`subject`, `language`, `level`),
+    e.g. exec-ed's subject "Mktg & Design" → `design-and-marketing`. `lob_key` is the value
+    folded (case, accents, punctuation, `&` = `and`): what lookups match on."""
+
+    __tablename__ = "source_value_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(32))
+    lob_value: Mapped[str] = mapped_column(String(255))
+    lob_key: Mapped[str] = mapped_column(String(255))
+    catalog_value: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("source_id", "field", "lob_key"),)

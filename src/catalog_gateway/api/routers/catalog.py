@@ -1,4 +1,5 @@
-"""Catalog reads: courses, runs, instructors, degrees, organizations (cursor-paginated)."""
+"""Catalog reads: courses, runs, instructors, degrees, organizations (cursor-paginated), and
+the subjects."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from catalog_gateway.api.representations import (
     InstructorOut,
     OrganizationOut,
     PageOut,
+    SubjectOut,
     course_out,
     course_run_out,
     degree_out,
@@ -26,6 +28,7 @@ from catalog_gateway.api.representations import (
 )
 from catalog_gateway.catalog import queries
 from catalog_gateway.catalog.models import ProductStatus, RunStatus
+from catalog_gateway.catalog.subjects import list_subjects
 
 router = APIRouter(
     prefix="/api/v1",
@@ -132,4 +135,15 @@ def list_organizations(
     return PageOut(
         results=[organization_out(organization) for organization in page.results],
         next=page.next,
+    )
+
+
+@router.get("/subjects", summary="List subjects")
+def list_subject_reference(session: ReadSession) -> PageOut[SubjectOut]:
+    """Every subject, by slug, on one page (`next` is always null): the values a course's
+    `subjects` and a degree's `primary_subject` take. Operators add and rename them with
+    `catalog-gateway subjects`."""
+    return PageOut(
+        results=[SubjectOut(slug=s.slug, name=s.name) for s in list_subjects(session)],
+        next=None,
     )

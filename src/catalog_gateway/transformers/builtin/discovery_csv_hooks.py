@@ -14,7 +14,6 @@ from catalog_gateway.transformers.builtin.values import (
     language_as_written,
     split_person_name,
     staff_external_id,
-    subject_slug,
 )
 from catalog_gateway.transformers.mapping import HookContext
 
@@ -38,13 +37,14 @@ def course_external_id(value: Any, ctx: HookContext) -> str | None:
 
 
 def subjects(value: Any, ctx: HookContext) -> list[str] | None:
-    """Primary, secondary and tertiary subject (names or slugs) → slugs, primary first."""
+    """Primary, secondary and tertiary subject (names or slugs), primary first (the gateway
+    resolves each to a catalog subject)."""
     found: list[str] = []
     for column in SUBJECT_COLUMNS:
         name, source_path = ctx.read(f"/rows/0/{column}")
         if _text(name):
             ctx.record(f"{ctx.canonical_path}/{len(found)}", source_path)
-            found.append(subject_slug(_text(name)))
+            found.append(_text(name))
     return found or None
 
 

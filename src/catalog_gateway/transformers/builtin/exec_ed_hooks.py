@@ -10,7 +10,6 @@ from catalog_gateway.transformers.builtin.values import (
     effort_range,
     facts,
     language_as_written,
-    subject_slug,
 )
 from catalog_gateway.transformers.mapping import HookContext
 from catalog_gateway.transformers.mapping.values import is_empty
@@ -25,10 +24,11 @@ STATS = (("stat1", "stat1Blurb"), ("stat2", "stat2Blurb"))
 
 
 def subjects(value: Any, ctx: HookContext) -> list[str] | None:
-    """`altSubjectMatter`, an English subject name → [its catalog slug]."""
+    """`altSubjectMatter`, a subject's name → [the name] (the gateway resolves it to a catalog
+    subject, or to the subject an operator aliased it to)."""
     if not isinstance(value, str) or not value.strip():
         return None
-    return [subject_slug(value)]
+    return [value.strip()]
 
 
 def content_language(value: Any, ctx: HookContext) -> str | None:

@@ -1,0 +1,136 @@
+"""Reference values as the catalog knows them: a transformed payload's subjects, levels and
+languages, rewritten to catalog values before validation.
+
+A value resolves, first to last, by
+1. the source's own alias for it (`sources map-value`), matched on what the source's field holds
+   and then on what the transformer made of it;
+2. for subjects and levels: a slug, or a slug or English name written loosely (any case,
+   accents or punctuation, `&` for `and`);
+3. for languages: the IETF tag the transformer wrote.
+
+A subject or level that does not resolve is an error at its field that says how an operator
+adds it or aliases the source's value. A language that is no tag is left to validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from catalog_gateway.catalog.vocabulary import Vocabulary
+from catalog_gateway.errors import ErrorCode
+from catalog_gateway.gateway.validation import Finding
+from catalog_gateway.pointers import join
+from catalog_gateway.sources.aliases import AliasedField, ValueAliases
+
+# Canonical member → the field its values are aliased as, and whether it holds a list.
+_REFERENCES: dict[str, tuple[AliasedField, bool]] = {
+    "subjects": (AliasedField.SUBJECT, True),
+    "primary_subject": (AliasedField.SUBJECT, False),
+    "level": (AliasedField.LEVEL, False),
+    "content_language": (AliasedField.LANGUAGE, False),
+    "transcript_languages": (AliasedField.LANGUAGE, True),
+}
+# The objects of a canonical payload that hold reference values.
+_HOLDERS = ("course", "run", "degree", "course_runs")
+
+SourceValue = Callable[[str], Any]
+
+
+def resolve_references(
+    canonical: dict[str, Any],
+    vocabulary: Vocabulary,
+    aliases: ValueAliases,
+    source_value: SourceValue,
+    source_slug: str,
+) -> list[Finding]:
+    """Rewrite `canonical`'s subjects, levels and languages to catalog values, in place; the
+    errors of those that name nothing the catalog knows. `source_value(path)`: what the
+    source's field a canonical path came from holds (None when not known)."""
+    resolver = _Resolver(vocabulary, aliases, source_value, source_slug)
+    for holder, path in _holders(canonical):
+        for member, (kind, many) in _REFERENCES.items():
+            value = holder.get(member)
+            if many and isinstance(value, list):
+                for index, item in enumerate(value):
+                    value[index] = resolver.resolve(kind, item, join(path, member, index))
+            elif not many and value is not None:
+                holder[member] = resolver.resolve(kind, value, join(path, member))
+    return resolver.findings
+
+
+def _holders(canonical: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
+    for name in _HOLDERS:
+        value = canonical.get(name)
+        if isinstance(value, dict):
+            yield value, f"/{name}"
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    yield item, join(f"/{name}", index)
+
+
+class _Resolver:
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        aliases: ValueAliases,
+        source_value: SourceValue,
+        source_slug: str,
+    ) -> None:
+        self.vocabulary = vocabulary
+        self.aliases = aliases
+        self.source_value = source_value
+        self.source_slug = source_slug
+        self.findings: list[Finding] = []
+
+    def resolve(self, kind: AliasedField, value: Any, path: str) -> Any:
+        """The catalog value for `value` at `path`, or `value` as it was (with a finding when
+        it names no subject or level)."""
+        if not isinstance(value, str):
+            return value  # the schema reports it
+        aliased = self._aliased(kind, value, path)
+        if aliased is not None:
+            return aliased
+        if kind is AliasedField.LANGUAGE:
+            return value
+        found = (
+            self.vocabulary.resolve_subject(value)
+            if kind is AliasedField.SUBJECT
+            else self.vocabulary.resolve_level(value)
+        )
+        if found is None:
+            self.findings.append(self._unknown(kind, value, path))
+            return value
+        return found
+
+    def _aliased(self, kind: AliasedField, value: str, path: str) -> str | None:
+        written = self.source_value(path)
+        if isinstance(written, str) and written != value:
+            aliased = self.aliases.lookup(kind, written)
+            if aliased is not None:
+                return aliased
+        return self.aliases.lookup(kind, value)
+
+    def _unknown(self, kind: AliasedField, value: str, path: str) -> Finding:
+        written = self.source_value(path)
+        shown = written if isinstance(written, str) and written.strip() else value
+        alias = (
+            f"`catalog-gateway sources map-value {self.source_slug} {kind.value} "
+            f'"{shown}" CATALOG_VALUE`'
+        )
+        if kind is AliasedField.SUBJECT:
+            return Finding(
+                ErrorCode.UNKNOWN_SUBJECT,
+                f"unknown subject {shown!r}: an operator can add it (`catalog-gateway subjects "
+                f'create SLUG --name "{shown}"`) or alias this source\'s value to a catalog '
+                f"subject ({alias})",
+                path,
+            )
+        return Finding(
+            ErrorCode.UNKNOWN_LEVEL,
+            f"unknown level {shown!r}; the catalog's levels are "
+            f"{', '.join(sorted(self.vocabulary.levels))}: an operator can alias this "
+            f"source's value to one of them ({alias})",
+            path,
+        )

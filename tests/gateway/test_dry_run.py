@@ -90,6 +90,14 @@ def test_a_dry_run_of_a_stale_event_answers_stale_as_sending_it_would(api: Api) 
     assert api.course()["title"] == "Data Science for Leaders"  # type: ignore[index]
     sent = api.send(older)
     assert sent.status_code == 409, sent.text
+    assert "names" not in sent.json()  # only dry runs name what the event names
+    assert answer.pop("names") == [
+        "course:MITx+DS101",
+        "course:xe-7001",
+        "instructor:in-1",
+        "instructor:in-2",
+        "instructor:in-3",
+    ]
     assert comparable(answer) == comparable(sent.json())
 
 

@@ -8,9 +8,6 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
-from catalog_gateway.ingest import sender
 from tests.ingest.conftest import (
     Gateway,
     GatewayFactory,
@@ -273,19 +270,3 @@ def test_the_key_is_required(gateway: Gateway, tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "no API key: give --key or set CATALOG_GATEWAY_API_KEY" in result.stderr
-
-
-def test_versions_of_one_product_in_concurrent_batches_are_warned_about(
-    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sender, "BATCH_MAX_EVENTS", 2)
-    versions = [product(1), product(2), product(3), product(1, title="Data Science, renamed")]
-    file = write_jsonl(tmp_path / "catalog.jsonl", versions)
-
-    concurrent = gateway.ingest(file)
-    in_order = gateway.ingest(file, "--concurrency", "1")
-
-    assert concurrent.exit_code == 0, (concurrent.stdout, concurrent.stderr)
-    assert "warning: MITx+DS101 is in the file 2 times (line 1, line 4)" in concurrent.stderr
-    assert in_order.exit_code == 0
-    assert "warning" not in in_order.stderr

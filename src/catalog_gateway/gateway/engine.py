@@ -37,7 +37,7 @@ from catalog_gateway.catalog.loading import CoreLoader
 from catalog_gateway.catalog.organizations import resolve_organization
 from catalog_gateway.catalog.state import CatalogState, Loader
 from catalog_gateway.catalog.writing import write
-from catalog_gateway.errors import CatalogGatewayError, DownstreamUnavailableError, ErrorCode
+from catalog_gateway.errors import DownstreamUnavailableError, ErrorCode
 from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.results import EventAnswer, EventStatus, StepRecord, refusal
@@ -266,15 +266,8 @@ class _EventSet:
         payloads = [
             e.transformed.canonical for e in events if e.transformed and e.transformed.canonical
         ]
-        source_id, cache = self.source.id, self.gateway.organizations
-
-        def organization_key(code: str) -> str | None:
-            try:
-                return resolve_organization(session, source_id, code, cache).key
-            except CatalogGatewayError:
-                return None
-
-        names = names_of(payloads, organization_key)
+        source_id = self.source.id
+        names = names_of(payloads, self.gateway.organization_keys(session, source_id))
         # Before anything is read: what is read is what the events change.
         lock_products(session, source_id, names)
         self.state = CatalogState(source_id, CoreLoader(session.connection()))

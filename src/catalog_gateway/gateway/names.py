@@ -63,3 +63,15 @@ def _add(into: set[str], item: object, name: str) -> None:
     value = item.get(name) if isinstance(item, dict) else None
     if isinstance(value, str):
         into.add(value)
+
+
+def identities(names: Names) -> list[str]:
+    """`names` as the ids a client groups events by: `course:…` (external ids and keys),
+    `degree:…` (external ids and marketing slugs), `instructor:…` (external ids)."""
+    return sorted(
+        {
+            *(f"course:{name}" for name in (*names.courses, *names.course_keys)),
+            *(f"degree:{name}" for name in (*names.degrees, *names.degree_slugs)),
+            *(f"instructor:{name}" for name in names.instructors),
+        }
+    )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from catalog_gateway.caching import ExpiringCache
 from catalog_gateway.catalog.loading import CoreLoader
-from catalog_gateway.catalog.organizations import OrganizationCache
+from catalog_gateway.catalog.organizations import OrganizationCache, resolve_organization
 from catalog_gateway.catalog.state import CatalogState
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
 from catalog_gateway.connectors.ecommerce import EcommerceClient
@@ -46,6 +46,7 @@ from catalog_gateway.events.results import (
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.executor import Execution, run_catalog_steps
+from catalog_gateway.gateway.names import OrganizationKeys, identities, names_of
 from catalog_gateway.gateway.plans import EventPlan, build_plan
 from catalog_gateway.gateway.publication import EcommercePublisher
 from catalog_gateway.gateway.references import resolve_references
@@ -285,13 +286,16 @@ class EventGateway:
     def _dry_run(self, source: SourceProfile, envelope: Envelope, started: float) -> EventAnswer:
         """Plan the event against the catalog as it is. Its catalog steps also run, in memory
         only (nothing is written): an event they would refuse (stale, say) is answered as
-        sending it would be."""
+        sending it would be. The answer names what the event names (`names`)."""
         references = self.references(source.id)
         with self._catalog_as_it_is(source) as (session, state):
             transformed = self.transform(source, envelope, references)
+            named = self._identities(session, source, transformed.canonical)
             prepared = self.validate_and_plan(source, envelope, transformed, (session, state))
             if prepared.plan is None:
-                return self.answer(source, envelope, started, prepared, EventStatus.REJECTED)
+                answer = self.answer(source, envelope, started, prepared, EventStatus.REJECTED)
+                answer.names = named
+                return answer
             trial = Trace(list(prepared.trace.steps))
             context = self.context(source, envelope)
             execution = run_catalog_steps(session, state, prepared.plan, context, trial)
@@ -300,10 +304,31 @@ class EventGateway:
             answer, _canonical = self.conclude(
                 source, envelope, started, prepared, context, execution
             )
-            return answer
-        for step in prepared.plan.steps:
-            prepared.trace.add(step.spec, StepStatus.PLANNED)
-        return self.answer(source, envelope, started, prepared, EventStatus.PLANNED)
+        else:
+            for step in prepared.plan.steps:
+                prepared.trace.add(step.spec, StepStatus.PLANNED)
+            answer = self.answer(source, envelope, started, prepared, EventStatus.PLANNED)
+        answer.names = named
+        return answer
+
+    def _identities(
+        self, session: Session, source: SourceProfile, canonical: dict[str, Any] | None
+    ) -> list[str]:
+        """What a transformed payload names, with the key each course would be created with."""
+        if canonical is None:
+            return []
+        return identities(names_of([canonical], self.organization_keys(session, source.id)))
+
+    def organization_keys(self, session: Session, source_id: int) -> OrganizationKeys:
+        """The source's organization code → the organization's key, None when it names none."""
+
+        def organization_key(code: str) -> str | None:
+            try:
+                return resolve_organization(session, source_id, code, self.organizations).key
+            except CatalogGatewayError:
+                return None
+
+        return organization_key
 
     def screen(
         self, source: SourceProfile, envelope: Envelope, started: float

@@ -50,6 +50,7 @@ class Answer(BaseModel):
     errors: list[Issue] = Field(default_factory=list)
     warnings: list[Issue] = Field(default_factory=list)
     replayed: bool = False  # the stored answer of an event already handled, sent again
+    names: list[str] | None = None  # dry runs: what the event names, in the source's ids
 
 
 @dataclass(frozen=True, slots=True)

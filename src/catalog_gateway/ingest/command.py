@@ -1,7 +1,8 @@
 """`catalog-gateway ingest`: a file of source payloads → events through the HTTP batch API.
 
     read the file → events (content ids, the file's time) → check the key is the source's
-    → send in batches → summary (and JSON report) → full sync, if asked → exit code
+    → with --concurrency above 1: learn what each event names (a dry run) and split the events
+    into lanes → send in batches → summary (and JSON report) → full sync, if asked → exit code
 
 Exit codes: 0 every event applied or unchanged (planned, for a dry run) and the full sync, if
 asked, retired what it had to; 1 anything else; 2 a usage or input error (nothing was sent).
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from catalog_gateway.events.types import EventType
+from catalog_gateway.ingest.answers import Reply
 from catalog_gateway.ingest.client import GatewayClient, GatewayError, KeyRefusedError
 from catalog_gateway.ingest.full_sync import (
     KINDS_BY_EVENT_TYPE,
@@ -30,6 +32,7 @@ from catalog_gateway.ingest.full_sync import (
     retire_events,
 )
 from catalog_gateway.ingest.identity import Event, events_from_records, file_occurred_at, rfc3339
+from catalog_gateway.ingest.lanes import lanes_of
 from catalog_gateway.ingest.readers import FileFormat, InputError, detect_format, read_records
 from catalog_gateway.ingest.report import (
     event_report,
@@ -143,12 +146,17 @@ class _Run:
             except GatewayError as error:
                 self._error(str(error))
                 return EXIT_FAILED
-            deliveries, aborted = await self._send(client, events, "sending")
+            lanes, aborted = await self._lanes(client, events)
+            if aborted is None:
+                deliveries, aborted = await self._send(client, events, "sending", lanes)
+            else:
+                deliveries = [
+                    Delivery(e, reply=Reply.failed(f"not sent: {aborted}")) for e in events
+                ]
             title = f"{options.file.name} → {options.source}" + (
                 " (dry run)" if options.dry_run else ""
             )
             print_summary(self.out, title, deliveries, dry_run=options.dry_run)
-            self._warn_about_order(deliveries)
             if aborted:
                 self._error(aborted)
             synced, sync_report = (
@@ -160,18 +168,51 @@ class _Run:
         return EXIT_OK if everything_succeeded and synced and not aborted else EXIT_FAILED
 
     async def _send(
-        self, client: GatewayClient, events: list[Event], description: str
+        self,
+        client: GatewayClient,
+        events: list[Event],
+        description: str,
+        lanes: list[list[int]] | None = None,
+        *,
+        dry_run: bool | None = None,
     ) -> tuple[list[Delivery], str | None]:
         with progress_bar(self.err, len(events), description) as advance:
             sender = Sender(
                 client,
                 self.options.source,
-                dry_run=self.options.dry_run,
+                dry_run=self.options.dry_run if dry_run is None else dry_run,
                 concurrency=self.options.concurrency,
                 progress=advance,
             )
-            deliveries = await sender.send(events)
+            deliveries = await sender.send(events, lanes)
         return deliveries, sender.aborted
+
+    async def _lanes(
+        self, client: GatewayClient, events: list[Event]
+    ) -> tuple[list[list[int]] | None, str | None]:
+        """(lanes, None) for sending concurrently without reordering a product's events, or
+        (None, why not) when the gateway could not be asked. A dry run needs no lanes (nothing
+        is applied, so order does not matter), nor does --concurrency 1 (one lane)."""
+        if self.options.dry_run or self.options.concurrency == 1 or len(events) < 2:
+            return None if self.options.dry_run else [list(range(len(events)))], None
+        named, aborted = await self._send(client, events, "naming", dry_run=True)
+        if aborted:
+            return None, aborted
+        names = [d.reply.answer.names if d.reply and d.reply.answer else [] for d in named]
+        if any(n is None for n in names):
+            say(
+                self.err,
+                "warning: the gateway does not name events in its dry-run answers (an older "
+                "version): sending in file order, one batch at a time",
+                style="yellow",
+            )
+            return [list(range(len(events)))], None
+        lanes = lanes_of(
+            [event.event_type for event in events],
+            [n or [] for n in names],
+            self.options.concurrency,
+        )
+        return lanes, None
 
     async def _full_sync(
         self, client: GatewayClient, deliveries: list[Delivery]
@@ -212,27 +253,6 @@ class _Run:
             "events": [event_report(delivery) for delivery in retired],
         }
         return all(succeeded(d, dry_run=False) for d in retired) and not aborted, report
-
-    def _warn_about_order(self, deliveries: list[Delivery]) -> None:
-        """Events of one product in different concurrent batches may apply out of file order."""
-        if self.options.concurrency == 1:
-            return
-        events_of: dict[str, list[Delivery]] = {}
-        for delivery in deliveries:
-            answer = delivery.reply.answer if delivery.reply else None
-            if answer and delivery.event.event_type in KINDS_BY_EVENT_TYPE:
-                for product in {*answer.products.courses, *answer.products.degrees}:
-                    events_of.setdefault(product, []).append(delivery)
-        for product, versions in events_of.items():
-            if len({delivery.batch for delivery in versions}) > 1:
-                wheres = ", ".join(delivery.event.where for delivery in versions)
-                say(
-                    self.err,
-                    f"warning: {product} is in the file {len(versions)} times ({wheres}), "
-                    "sent in concurrent batches that may have applied out of file order: "
-                    "send the file with --concurrency 1 to be sure the last one wins",
-                    style="yellow",
-                )
 
     def _write_report(
         self, deliveries: list[Delivery], aborted: str | None, sync: dict[str, Any] | None

@@ -11,6 +11,10 @@ the gateway's answer, or a reply saying why there is none.
 
 Dry runs go in batches too, to `POST /api/v1/events/batch?dry_run=true`, which plans each
 event without writing anything.
+
+Given lanes (`ingest.lanes`), each lane is sent by a worker of its own, in file order, so that
+concurrent batches never reorder a product's events; without, batches are taken in file order
+by whichever worker is free.
 """
 
 from __future__ import annotations
@@ -76,13 +80,20 @@ class Sender:
     aborted: str | None = field(default=None, init=False)  # why the run stopped early
     _batches: Iterator[int] = field(default_factory=itertools.count, init=False)
 
-    async def send(self, events: list[Event]) -> list[Delivery]:
-        """Every event with its final reply, in the order given."""
+    async def send(
+        self, events: list[Event], lanes: list[list[int]] | None = None
+    ) -> list[Delivery]:
+        """Every event with its final reply, in the order given. `lanes`: the events' indexes
+        in lanes, each sent by one worker in order (default: one queue all workers share)."""
         deliveries = [Delivery(event) for event in events]
-        queue = deque(deliveries)
+        if lanes is None:
+            shared = deque(deliveries)
+            queues = [shared] * max(1, min(self.concurrency, len(deliveries)))
+        else:
+            queues = [deque(deliveries[index] for index in lane) for lane in lanes]
         try:
             async with asyncio.TaskGroup() as workers:
-                for _ in range(max(1, min(self.concurrency, len(deliveries)))):
+                for queue in queues:
                     workers.create_task(self._work(queue))
         except* GatewayError as group:
             self.aborted = str(group.exceptions[0])

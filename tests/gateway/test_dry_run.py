@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from catalog_gateway.catalog.models import Course, CourseRun, Instructor
 from catalog_gateway.events.models import EventRecord
+from catalog_gateway.events.types import EventType
+from catalog_gateway.transformers.base import TransformResult
+from catalog_gateway.transformers.canonical import CanonicalTransformer
 from tests.gateway.conftest import Api
-from tests.gateway.payloads import CONTRACT_ORDER, envelope, occurred, product_payload
+from tests.gateway.payloads import (
+    CONTRACT_ORDER,
+    course_payload,
+    envelope,
+    instructor_payload,
+    occurred,
+    product_payload,
+    run_payload,
+)
 
 
 def test_dry_run_plans_every_step_in_contract_order_and_writes_nothing(api: Api) -> None:
@@ -125,3 +138,165 @@ def comparable(answer: dict[str, Any]) -> dict[str, Any]:
     """An answer without its timings."""
     steps = [{k: v for k, v in step.items() if k != "duration_ms"} for step in answer["steps"]]
     return {k: v for k, v in answer.items() if k != "duration_ms"} | {"steps": steps}
+
+
+# --- names: what the event names, in the source's own ids (dry runs only) ------------------
+
+PRODUCT_NAMES = [
+    "course:MITx+DS101",  # the key it would have: organization code MIT is MITx's
+    "course:xe-7001",
+    "instructor:in-1",
+    "instructor:in-2",
+    "instructor:in-3",
+]
+ML201 = "MITx+ML201"
+
+
+def degree_payload(**changes: Any) -> dict[str, Any]:
+    """Master of Data Science, listing ML201 by key and DS101 by external id."""
+    degree = {
+        "external_id": "deg-1",
+        "marketing_slug": "masters-data-science",
+        "title": "Master of Data Science",
+        "program_type": "masters",
+        "organization": "MIT",
+        "courses": [ML201, "xe-7001"],
+    }
+    return {"degree": degree | changes}
+
+
+def dry_run_batch(api: Api, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    response = api.client.post(
+        "/api/v1/events/batch",
+        json={"events": events},
+        params={"dry_run": "true"},
+        headers={"Authorization": f"Bearer {api.keys.exec_ed}"},
+    )
+    assert response.status_code == 200, response.text
+    results: list[dict[str, Any]] = response.json()["results"]
+    return results
+
+
+def test_a_dry_run_names_the_product_s_course_and_instructors(api: Api) -> None:
+    response = api.send(envelope("dry-1", product_payload()), dry_run=True)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "planned"
+    assert response.json()["names"] == PRODUCT_NAMES
+
+
+def test_a_dry_run_batch_names_each_event(api: Api) -> None:
+    ml201 = product_payload(external_id="xe-7002", number="ML201")
+    ml201["instructors"], ml201["course_runs"] = [], []
+    events = [
+        envelope("dry-1", product_payload()),
+        envelope("dry-2", ml201),
+        envelope("dry-3", {"instructor": instructor_payload("in-5")}, "instructor.upsert"),
+    ]
+
+    results = dry_run_batch(api, events)
+
+    assert [(r["event_id"], r["names"]) for r in results] == [
+        ("dry-1", PRODUCT_NAMES),
+        ("dry-2", ["course:MITx+ML201", "course:xe-7002"]),
+        ("dry-3", ["instructor:in-5"]),
+    ]
+
+
+def test_a_dry_run_names_a_degree_by_external_id_and_slug_and_its_courses(api: Api) -> None:
+    for event_id, course in [
+        ("c-1", course_payload()),
+        ("c-2", course_payload(external_id="xe-7002", number="ML201", title="ML Strategy")),
+    ]:
+        sent = api.send(envelope(event_id, {"course": course}, "course.upsert"))
+        assert sent.status_code == 200, sent.text
+
+    response = api.send(envelope("d-1", degree_payload(), "degree.upsert"), dry_run=True)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "planned"
+    assert response.json()["names"] == [
+        "course:MITx+ML201",
+        "course:xe-7001",
+        "degree:deg-1",
+        "degree:masters-data-science",
+    ]
+
+
+def test_a_rejected_dry_run_still_names_what_the_event_names(api: Api) -> None:
+    """A degree listing courses that do not exist, a product of an unknown organization (no
+    key it would have): rejected, named all the same."""
+    unknown_organization = product_payload(organization="NOPE")
+
+    results = dry_run_batch(
+        api,
+        [
+            envelope("d-1", degree_payload(marketing_slug="mds"), "degree.upsert"),
+            envelope("dry-2", unknown_organization),
+        ],
+    )
+
+    assert [(r["status"], r["names"]) for r in results] == [
+        ("rejected", ["course:MITx+ML201", "course:xe-7001", "degree:deg-1", "degree:mds"]),
+        ("rejected", PRODUCT_NAMES[1:]),
+    ]
+
+
+def test_a_dry_run_of_an_invalid_payload_names_it(api: Api) -> None:
+    product = product_payload()
+    product["course_runs"][0]["seats"][0]["currency"] = "usd"
+
+    response = api.send(envelope("dry-2", product), dry_run=True)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["names"] == PRODUCT_NAMES
+
+
+def test_other_event_types_are_named_in_a_dry_run(api: Api) -> None:
+    results = dry_run_batch(
+        api,
+        [
+            envelope("c-1", {"course": course_payload()}, "course.upsert"),
+            envelope(
+                "r-1",
+                {"course": {"external_id": "xe-7001"}, "run": run_payload(1)},
+                "course_run.upsert",
+            ),
+            envelope("x-1", {"course": {"external_id": "xe-7001"}}, "product.retire"),
+        ],
+    )
+
+    assert [r["names"] for r in results] == [
+        ["course:MITx+DS101", "course:xe-7001"],
+        ["course:xe-7001", "instructor:in-1", "instructor:in-3"],
+        ["course:xe-7001"],
+    ]
+
+
+def test_a_transform_that_fails_names_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: CanonicalTransformer, event_type: EventType, raw: Any) -> TransformResult:
+        raise KeyError("course")
+
+    monkeypatch.setattr(CanonicalTransformer, "transform", broken)
+
+    response = api.send(envelope("dry-1", product_payload()), dry_run=True)
+
+    assert response.status_code == 422, response.text
+    answer = response.json()
+    assert [e["code"] for e in answer["errors"]] == ["transform_failed"]
+    assert answer["names"] == []
+
+
+def test_answers_that_are_not_dry_runs_have_no_names(api: Api) -> None:
+    sent = api.send(envelope("e-1", product_payload()))
+    batch = api.batch([envelope("e-2", product_payload(title="Renamed"), occurred_at=occurred(1))])
+    replayed = api.send(envelope("e-1", product_payload()))
+
+    assert sent.status_code == 200, sent.text
+    assert batch.status_code == 200, batch.text
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    for answer in [sent.json(), batch.json()["results"][0], replayed.json()]:
+        assert answer["status"] in {"applied", "unchanged"}
+        assert "names" not in answer
+    for event_id in ("e-1", "e-2"):
+        assert "names" not in api.event(event_id)

@@ -1,13 +1,20 @@
 """`catalog-gateway ingest` against the real service on loopback: formats, summaries, reports,
-idempotent re-runs, rejections, throttling, dry runs and refused input."""
+idempotent re-runs, rejections, throttling, dry runs, refused input, and concurrent lanes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from catalog_gateway.ingest import sender
+from catalog_gateway.ingest.answers import Reply
+from catalog_gateway.ingest.client import GatewayClient, GatewayUnavailableError, SplitNeeded
 from tests.ingest.conftest import (
     Gateway,
     GatewayFactory,
@@ -270,3 +277,159 @@ def test_the_key_is_required(gateway: Gateway, tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "no API key: give --key or set CATALOG_GATEWAY_API_KEY" in result.stderr
+
+
+# --- --concurrency: lanes ------------------------------------------------------------------
+
+Sent = list[tuple[bool, list[str]]]  # (dry run, the event ids of one request)
+
+
+def record_batches(monkeypatch: pytest.MonkeyPatch, slow_title: str | None = None) -> Sent:
+    """Every batch ingest sends, as it is sent; a real (not dry-run) batch holding a product
+    titled `slow_title` waits half a second before it is sent."""
+    sent: Sent = []
+    post_batch = GatewayClient.post_batch
+
+    async def recorded(
+        self: GatewayClient, envelopes: list[dict[str, Any]], *, dry_run: bool = False
+    ) -> list[Reply] | SplitNeeded:
+        sent.append((dry_run, [envelope["event_id"] for envelope in envelopes]))
+        titles = {envelope["payload"]["course"]["title"] for envelope in envelopes}
+        if not dry_run and slow_title in titles:
+            await asyncio.sleep(0.5)
+        return await post_batch(self, envelopes, dry_run=dry_run)
+
+    monkeypatch.setattr(GatewayClient, "post_batch", recorded)
+    return sent
+
+
+def test_concurrent_batches_keep_a_product_s_versions_in_file_order(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first version of product 1 is held up in its batch: the last one still wins."""
+    monkeypatch.setattr(sender, "BATCH_MAX_EVENTS", 1)
+    record_batches(monkeypatch, slow_title="Data Science 1")
+    versions = [product(1), product(2), product(3), product(1, title="Data Science, renamed")]
+    file = write_jsonl(tmp_path / "catalog.jsonl", versions)
+
+    result = gateway.ingest(file, "--concurrency", "4")
+
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert "│ applied   │      4 │" in result.stdout
+    assert "warning" not in result.stderr
+    assert gateway.existing_course(course_key(1))["title"] == "Data Science, renamed"
+
+
+def test_concurrency_sends_each_event_once_after_naming_them_all(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sender, "BATCH_MAX_EVENTS", 2)
+    sent = record_batches(monkeypatch)
+    versions = [product(1), product(2), product(3), product(1, title="Data Science, renamed")]
+    file = write_jsonl(tmp_path / "catalog.jsonl", [*versions, product(4)])
+    report = tmp_path / "report.json"
+
+    result = gateway.ingest(file, "--concurrency", "4", "--report", str(report))
+
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    event_ids = [event["event_id"] for event in read_report(report)["events"]]
+    assert len(set(event_ids)) == 5
+    named = [ids for dry_run, ids in sent if dry_run]
+    applied = [ids for dry_run, ids in sent if not dry_run]
+    assert sent[: len(named)] == [(True, ids) for ids in named]  # every name learnt first
+    assert sorted(i for ids in named for i in ids) == sorted(event_ids)
+    assert sorted(i for ids in applied for i in ids) == sorted(event_ids)
+    # lanes [line 1, line 4], [line 2], [line 3], [line 5]: a batch never mixes lanes
+    assert sorted(applied) == sorted(
+        [[event_ids[0], event_ids[3]], *([i] for i in event_ids[1:3]), [event_ids[4]]]
+    )
+    assert gateway.event_count() == 5
+
+
+def test_concurrency_1_sends_in_one_lane_without_a_naming_pass(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sender, "BATCH_MAX_EVENTS", 2)
+    sent = record_batches(monkeypatch)
+    versions = [product(1), product(2), product(3), product(1, title="Data Science, renamed")]
+    file = write_jsonl(tmp_path / "catalog.jsonl", versions)
+    report = tmp_path / "report.json"
+
+    result = gateway.ingest(file, "--concurrency", "1", "--report", str(report))
+
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    event_ids = [event["event_id"] for event in read_report(report)["events"]]
+    assert sent == [(False, event_ids[:2]), (False, event_ids[2:])]
+    assert gateway.existing_course(course_key(1))["title"] == "Data Science, renamed"
+    assert gateway.event_count() == 4
+
+
+def test_a_dry_run_with_concurrency_makes_no_naming_pass(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = record_batches(monkeypatch)
+    file = write_jsonl(tmp_path / "catalog.jsonl", [product(1), product(2), product(1)])
+
+    result = gateway.ingest(file, "--dry-run", "--concurrency", "4")
+
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert [dry_run for dry_run, _ids in sent] == [True]  # one batch, planned once
+    assert gateway.event_count() == 0
+
+
+def test_an_older_gateway_that_names_nothing_gets_the_file_in_one_lane(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sender, "BATCH_MAX_EVENTS", 1)
+    post_batch = GatewayClient.post_batch
+    sent: Sent = []
+
+    async def unnamed(
+        self: GatewayClient, envelopes: list[dict[str, Any]], *, dry_run: bool = False
+    ) -> list[Reply] | SplitNeeded:
+        sent.append((dry_run, [envelope["event_id"] for envelope in envelopes]))
+        replies = await post_batch(self, envelopes, dry_run=dry_run)
+        assert not isinstance(replies, SplitNeeded)
+        for reply in replies:
+            if reply.answer is not None:
+                reply.answer.names = None  # as an answer without `names` reads
+        return replies
+
+    monkeypatch.setattr(GatewayClient, "post_batch", unnamed)
+    versions = [product(1), product(2), product(1, title="Data Science, renamed")]
+    file = write_jsonl(tmp_path / "catalog.jsonl", versions)
+    report = tmp_path / "report.json"
+
+    result = gateway.ingest(file, "--concurrency", "4", "--report", str(report))
+
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert "the gateway does not name events in its dry-run answers" in result.stderr
+    event_ids = [event["event_id"] for event in read_report(report)["events"]]
+    assert [dry_run for dry_run, _ids in sent[:3]] == [True] * 3
+    assert sent[3:] == [(False, [event_id]) for event_id in event_ids]  # one lane, in order
+    assert gateway.existing_course(course_key(1))["title"] == "Data Science, renamed"
+
+
+def test_a_naming_pass_that_cannot_reach_the_gateway_sends_nothing(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unreachable(
+        self: GatewayClient, envelopes: list[dict[str, Any]], *, dry_run: bool = False
+    ) -> list[Reply] | SplitNeeded:
+        assert dry_run, "only the naming pass may be sent"
+        raise GatewayUnavailableError("cannot reach the gateway (test)")
+
+    monkeypatch.setattr(GatewayClient, "post_batch", unreachable)
+    file = write_jsonl(tmp_path / "catalog.jsonl", [product(1), product(2)])
+    report = tmp_path / "report.json"
+
+    result = gateway.ingest(file, "--concurrency", "4", "--report", str(report))
+
+    assert result.exit_code == 1
+    assert "│ failed    │      2 │" in result.stdout
+    assert "error: cannot reach the gateway (test)" in result.stderr
+    events = read_report(report)["events"]
+    assert [(e["status"], e["failure"]) for e in events] == [
+        ("failed", "not sent: cannot reach the gateway (test)")
+    ] * 2
+    assert gateway.event_count() == 0

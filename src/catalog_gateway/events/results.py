@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
-from pydantic import (
-    BaseModel,
-    Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
-    model_validator,
-)
+from pydantic import BaseModel, Field, model_validator
 
 from catalog_gateway.errors import ErrorCode
 
@@ -113,19 +106,13 @@ class EventAnswer(BaseModel):
     )
     names: list[str] | None = Field(
         default=None,
+        exclude_if=lambda names: names is None,
         description="Dry runs only: what the event names, in the source's own ids "
         "(`course:<external id or key>`, `degree:<external id or marketing slug>`, "
         "`instructor:<external id>`), so that a client can keep each product's events in "
         "order; absent from other answers.",
         examples=[["course:xe-7001", "course:MITx+DS101", "instructor:in-1"]],
     )
-
-    @model_serializer(mode="wrap")
-    def _without_absent_names(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        if self.names is None:
-            data.pop("names", None)
-        return data
 
     @model_validator(mode="after")
     def _cap_errors(self) -> EventAnswer:

@@ -242,6 +242,7 @@ class EventGateway:
         started = time.perf_counter()
         refused = self.screen(source, envelope, started)
         if refused is not None:
+            refused.names = []  # refused before the transform: nothing is known to be named
             return refused
         return self._dry_run(source, envelope, started)
 

@@ -198,8 +198,8 @@ class _Run:
         named, aborted = await self._send(client, events, "naming", dry_run=True)
         if aborted:
             return None, aborted
-        names = [d.reply.answer.names if d.reply and d.reply.answer else [] for d in named]
-        if any(n is None for n in names):
+        names = [d.reply.answer.names if d.reply and d.reply.answer else None for d in named]
+        if all(n is None for n in names):
             say(
                 self.err,
                 "warning: the gateway does not name events in its dry-run answers (an older "

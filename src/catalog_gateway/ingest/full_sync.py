@@ -81,7 +81,8 @@ async def plan_retirement(
             names = {product.label, product.external_id} if dry_run else {product.label}
             if not names & held:
                 missing.append(product)
-    return Retirement(missing)
+    # By kind and label, whatever order the catalog lists them in.
+    return Retirement(sorted(missing, key=lambda product: (product.kind, product.label)))
 
 
 def retire_events(products: list[Product], source: str, occurred_at: datetime) -> list[Event]:

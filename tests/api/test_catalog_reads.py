@@ -188,6 +188,7 @@ def test_course_list_embeds_runs_and_seats_under_canonical_names(
         "currency": "USD",
         "upgrade_deadline": None,
         "sku": SEAT_SKU,
+        "pending_price": None,  # ecommerce accepted every price
     }
     assert [(s["price"], s["sku"]) for s in autumn["seats"]] == [("2100.00", None)]
 

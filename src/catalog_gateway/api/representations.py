@@ -73,7 +73,15 @@ class SeatOut(BaseModel):
     """A seat of a run; `sku` is ecommerce's, once published there."""
 
     type: str
-    price: Decimal = Field(examples=["2800.00"])
+    price: Decimal = Field(
+        examples=["2800.00"], description="The price learners see (and checkout charges)."
+    )
+    pending_price: Decimal | None = Field(
+        examples=[None],
+        description="A new price of a published run's seat that ecommerce has not accepted "
+        "yet (its step failed): it becomes `price` when the event is sent again or replayed "
+        "and ecommerce accepts it. Null otherwise.",
+    )
     currency: str = Field(examples=["USD"])
     upgrade_deadline: datetime | None
     sku: str | None
@@ -212,6 +220,7 @@ def seat_out(seat: Seat) -> SeatOut:
     return SeatOut(
         type=seat.type,
         price=seat.price,
+        pending_price=seat.pending_price,
         currency=seat.currency,
         upgrade_deadline=seat.upgrade_deadline,
         sku=seat.sku,

@@ -260,7 +260,11 @@ class CourseRun(Fingerprinted, EventTracked, Timestamped, Base):
 
 
 class Seat(Base):
-    """A way to enroll in a run at a price. `sku` comes from ecommerce."""
+    """A way to enroll in a run at a price. `sku` comes from ecommerce.
+
+    `price` is what learners see. On a published run that ecommerce sells, a new price waits in
+    `pending_price` until ecommerce accepts it, so the catalog never shows a price checkout
+    does not know."""
 
     __tablename__ = "seats"
 
@@ -271,11 +275,13 @@ class Seat(Base):
     currency: Mapped[str] = mapped_column(String(3))
     upgrade_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sku: Mapped[str | None] = mapped_column(String(128))
+    pending_price: Mapped[Decimal | None] = mapped_column(Money())
     run: Mapped[CourseRun] = relationship(back_populates="seats")
 
     __table_args__ = (
         UniqueConstraint("run_id", "type", "currency"),
         CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("pending_price >= 0", name="pending_price_not_negative"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
     )
 

@@ -12,6 +12,8 @@ SLUG = String(64)
 # Run types whose seats the line of business sells on its own storefront: their price is kept
 # for display, and they are never published to ecommerce.
 SOLD_BY_SOURCE_RUN_TYPES = frozenset({"unpaid-executive-education"})
+# The currency ecommerce sells in: seats in other currencies stay in the catalog only.
+ECOMMERCE_CURRENCY = "USD"
 
 
 class SeatType(Base):

@@ -24,6 +24,7 @@ from catalog_gateway.catalog.fingerprints import fingerprint
 from catalog_gateway.catalog.inputs import CourseRunInput, SeatInput
 from catalog_gateway.catalog.keys import course_run_key
 from catalog_gateway.catalog.models import RunStatus
+from catalog_gateway.catalog.reference import ECOMMERCE_CURRENCY
 from catalog_gateway.catalog.state import CatalogState, CourseRow, InstructorRow, RunRow, SeatRow
 from catalog_gateway.catalog.status import transition
 from catalog_gateway.catalog.vocabulary import Vocabulary
@@ -35,6 +36,7 @@ class SeatChanges:
 
     seats: list[Upserted[SeatRow]]
     removed: list[SeatRow]
+    pending: int = 0  # new prices that wait for ecommerce to accept them
 
     @property
     def changed(self) -> bool:
@@ -125,11 +127,19 @@ def upsert_course_run(
 
 
 def sync_seats(
-    state: CatalogState, run: RunRow, seats: Sequence[SeatInput], vocabulary: Vocabulary
+    state: CatalogState,
+    run: RunRow,
+    seats: Sequence[SeatInput],
+    vocabulary: Vocabulary,
+    *,
+    staged: bool = False,
 ) -> SeatChanges:
     """Make the run's seats exactly `seats`: create, update, and remove those not sent.
 
     A seat keeps its SKU across price changes; ecommerce re-publishes it under the same SKU.
+    `staged` (a published run that ecommerce is about to be told about): a new price of a seat
+    ecommerce sells waits in `pending_price`, and `price` keeps the one checkout knows, until
+    ecommerce accepts it (`confirm_prices`). A price sent back to the confirmed one clears it.
     """
     for wanted in seats:
         vocabulary.require_seat_type(run.run_type, wanted.type)
@@ -138,9 +148,23 @@ def sync_seats(
     state.touch(run)
     existing = {(seat.type, seat.currency): seat for seat in run.seats}
     results: list[Upserted[SeatRow]] = []
+    pending = 0
     for wanted in seats:
         seat = existing.pop((wanted.type, wanted.currency), None)
-        values = {"price": wanted.price, "upgrade_deadline": wanted.upgrade_deadline}
+        values: dict[str, object] = {
+            "price": wanted.price,
+            "pending_price": None,
+            "upgrade_deadline": wanted.upgrade_deadline,
+        }
+        if (
+            staged
+            and seat is not None
+            and seat.type in vocabulary.paid_seat_types
+            and seat.currency == ECOMMERCE_CURRENCY
+            and wanted.price != seat.price
+        ):
+            values["price"], values["pending_price"] = seat.price, wanted.price
+            pending += 1
         if seat is None:
             seat = SeatRow(
                 type=wanted.type,
@@ -159,7 +183,7 @@ def sync_seats(
     run.seats = [seat for seat in run.seats if seat not in removed] + [
         result.entity for result in results if result.action is Action.CREATED
     ]
-    changes = SeatChanges(results, removed)
+    changes = SeatChanges(results, removed, pending)
     if changes.changed:
         settle(run, created=False, changed=True)
     return changes

@@ -133,6 +133,7 @@ class SeatRow(Row):
     price: Decimal
     upgrade_deadline: datetime | None = None
     sku: str | None = None
+    pending_price: Decimal | None = None  # a new price ecommerce has not accepted yet
     id: int | None = None
     saved: dict[str, Any] | None = field(default=None, repr=False)
 

@@ -312,10 +312,18 @@ def _seats_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
             outcome.detail = _seats_detail(counts, removed=0)
             outcome.action = Action.UNCHANGED.value
             return
-        changes = sync_seats(ctx.catalog, run, data.seats, ctx.vocabulary)
+        # A published run's new prices wait for ecommerce to accept them (its step comes next).
+        staged = (
+            ctx.publisher is not None
+            and run.status is RunStatus.PUBLISHED
+            and not _sold_by_source(data)
+        )
+        changes = sync_seats(ctx.catalog, run, data.seats, ctx.vocabulary, staged=staged)
         for seat in changes.seats:
             counts[seat.action] += 1
         outcome.detail = _seats_detail(counts, removed=len(changes.removed))
+        if changes.pending:
+            outcome.detail += f"; {changes.pending} new prices wait for ecommerce to accept them"
         if not changes.changed:
             outcome.action = Action.UNCHANGED.value
         elif counts[Action.CREATED] == len(changes.seats) and not changes.removed:
@@ -346,7 +354,7 @@ def _ecommerce_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
                 Finding(error.code, error.message, path, "ecommerce.publish", error.detail),
                 retryable=error.retryable,
             ) from error
-        outcome.action = (Action.UPDATED if result.skus_written else Action.UNCHANGED).value
+        outcome.action = (Action.UPDATED if result.changed else Action.UNCHANGED).value
         outcome.detail = result.detail
 
     spec = StepSpec("ecommerce.publish", System.ECOMMERCE, _run_label(data))

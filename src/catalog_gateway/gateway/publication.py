@@ -4,11 +4,16 @@ and the SKUs written back.
 The body is built from what the catalog holds *now*, not from the event, so two events for one
 product that publish in either order both leave ecommerce with the latest prices; and the same
 catalog state always produces the same body, so re-publishing changes nothing.
+
+A seat's pending price (a published run's new price, `catalog.runs.sync_seats`) is the one
+sent; once ecommerce accepts it, it becomes the seat's price. Until then learners see the price
+checkout knows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from catalog_gateway.catalog.models import CourseRun
+from catalog_gateway.catalog.reference import ECOMMERCE_CURRENCY
 from catalog_gateway.connectors.ecommerce import (
     DownstreamOpenError,
     EcommerceClient,
@@ -30,7 +36,7 @@ from catalog_gateway.errors import ErrorCode
 SEAT = "Seat"
 ENTITLEMENT = "Course Entitlement"
 # The publication API prices in US dollars; seats in other currencies are not sent to it.
-PUBLICATION_CURRENCY = "USD"
+PUBLICATION_CURRENCY = ECOMMERCE_CURRENCY
 ID_VERIFIED_SEAT_TYPES = frozenset({"verified", "professional"})
 
 
@@ -41,11 +47,19 @@ class PublicationResult:
     products: int
     skus_written: int
     kept: list[str] = field(default_factory=list)  # paid seats not sold through ecommerce
+    confirmed: int = 0  # pending prices ecommerce accepted, now the seats' prices
+
+    @property
+    def changed(self) -> bool:
+        """True if the catalog changed: SKUs stored or prices confirmed."""
+        return bool(self.skus_written or self.confirmed)
 
     @property
     def detail(self) -> str:
         """What the step's trace says."""
         said = f"{self.products} products published, {self.skus_written} SKUs stored"
+        if self.confirmed:
+            said += f", {self.confirmed} new prices confirmed"
         if self.kept:
             said += (
                 f"; only {PUBLICATION_CURRENCY} seats are sold through ecommerce: "
@@ -93,7 +107,7 @@ class EcommercePublisher:
         except EcommerceError as error:
             raise _publication_error(key, error) from error
         try:
-            written = self._write_skus(run_id, products)
+            written, confirmed = self._store_results(run_id, products, _sent_prices(body))
         except SQLAlchemyError as error:
             raise PublicationError(
                 ErrorCode.CATALOG_WRITE_FAILED,
@@ -102,28 +116,38 @@ class EcommercePublisher:
                 retryable=True,
                 detail=type(error).__name__,
             ) from error
-        return PublicationResult(len(body["products"]), written, kept)
+        return PublicationResult(len(body["products"]), written, kept, confirmed)
 
-    def _write_skus(self, run_id: int, products: list[PublishedProduct]) -> int:
+    def _store_results(
+        self, run_id: int, products: list[PublishedProduct], sent: dict[str, str]
+    ) -> tuple[int, int]:
+        """Store the SKUs ecommerce gave, and make each pending price it accepted the seat's
+        price (unless another event has changed it since): (SKUs written, prices confirmed)."""
         skus = {
             (product.product_class, product.certificate_type): product.partner_sku
             for product in products
             if product.partner_sku
         }
-        written = 0
+        written = confirmed = 0
         with self.database.unit_of_work() as session:
             run = _load_run(session, run_id)
             for seat in run.seats:
+                if seat.currency != PUBLICATION_CURRENCY:
+                    continue
                 sku = skus.get((SEAT, seat.type))
-                if sku and seat.currency == PUBLICATION_CURRENCY and seat.sku != sku:
+                if sku and seat.sku != sku:
                     seat.sku = sku
                     written += 1
+                pending = seat.pending_price
+                if pending is not None and sent.get(seat.type) == _price_text(pending):
+                    seat.price, seat.pending_price = pending, None
+                    confirmed += 1
             course = run.course
             sku = skus.get((ENTITLEMENT, course.entitlement_seat_type))
             if sku and course.entitlement_sku != sku:
                 course.entitlement_sku = sku
                 written += 1
-        return written
+        return written, confirmed
 
 
 def publication_body(run: CourseRun, paid_seat_types: frozenset[str]) -> dict[str, Any]:
@@ -132,7 +156,9 @@ def publication_body(run: CourseRun, paid_seat_types: frozenset[str]) -> dict[st
     products: list[dict[str, Any]] = [
         {
             "product_class": SEAT,
-            "price": f"{seat.price:.2f}",
+            "price": _price_text(
+                seat.pending_price if seat.pending_price is not None else seat.price
+            ),
             "expires": seat.upgrade_deadline.isoformat() if seat.upgrade_deadline else None,
             "attribute_values": [
                 {"name": "certificate_type", "value": seat.type},
@@ -163,6 +189,21 @@ def publication_body(run: CourseRun, paid_seat_types: frozenset[str]) -> dict[st
         "name": course.title,
         "verification_deadline": run.end.isoformat(),
         "products": products,
+    }
+
+
+def _price_text(price: Decimal) -> str:
+    return f"{price:.2f}"
+
+
+def _sent_prices(body: dict[str, Any]) -> dict[str, str]:
+    """Seat type → the price the body offers it at."""
+    return {
+        attribute["value"]: product["price"]
+        for product in body["products"]
+        if product["product_class"] == SEAT
+        for attribute in product["attribute_values"]
+        if attribute["name"] == "certificate_type"
     }
 
 

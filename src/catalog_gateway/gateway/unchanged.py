@@ -4,10 +4,10 @@ A daily full re-sync sends the whole catalog again, almost all of it unchanged. 
 upsert writes keeps the fingerprint of the content it was given (`catalog.fingerprints`), so such
 an event is recognised by comparing fingerprints with the catalog state the request loaded (as
 the events before it left it): when every fingerprint matches, nothing is stale, nothing is
-retired and no run would be published, the event's steps answer `unchanged` from the state,
-with no column compared; the only change is to the clocks (`last_occurred_at`, moved as the full
-path moves them), written with the rest of the request. The trace is the one the full path
-gives.
+retired, no run would be published and no price waits for ecommerce, the event's steps
+answer `unchanged` from the state, with no column compared; the only change is to the clocks
+(`last_occurred_at`, moved as the full path moves them), written with the rest of the request.
+The trace is the one the full path gives.
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ def _with_runs(
             or not is_published(run, now)
             or not _fresh(run.last_occurred_at, occurred_at)
             or run.fingerprint != fingerprint(run_data)
+            or any(seat.pending_price is not None for seat in run.seats)  # ecommerce confirms
         ):
             return None
         found_runs[index] = run

@@ -96,8 +96,10 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(
         default=5.0,
         ge=0,
-        description="How long a process remembers who a key stands for (0 = ask the database "
-        "on every request). A revoked key or a changed rate limit takes effect within this time.",
+        description="How long a process remembers who a key stands for, a source's profile, "
+        "its organization codes and value aliases, and the subjects (0 = ask the database on "
+        "every request). A revoked key, a changed rate limit, `sources map-org`, `sources "
+        "map-value` or `subjects create` takes effect within this time.",
     )
     max_in_flight_writes: int = Field(
         default=16, ge=1, description="Event requests one process works on at once."

@@ -105,6 +105,8 @@ class _Resolver:
         return found
 
     def _aliased(self, kind: AliasedField, value: str, path: str) -> str | None:
+        if not self.aliases.by_key:  # most sources alias nothing: no source field is read
+            return None
         written = self.source_value(path)
         if isinstance(written, str) and written != value:
             aliased = self.aliases.lookup(kind, written)

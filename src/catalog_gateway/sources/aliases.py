@@ -37,9 +37,7 @@ class ValueAliases:
 
     def lookup(self, aliased: AliasedField, lob_value: str) -> str | None:
         """The catalog value the source means by `lob_value`, if an operator aliased it."""
-        if not self.by_key:
-            return None
-        return self.by_key.get((aliased, reference_key(lob_value)))
+        return self.by_key.get((aliased, reference_key(lob_value))) if self.by_key else None
 
 
 NO_ALIASES = ValueAliases()

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from catalog_gateway.auth.keys import issue_key, revoke_key
@@ -85,7 +85,7 @@ def _unit_of_work() -> Iterator[Session]:
             yield session
     except CatalogGatewayError as error:
         raise _fail(error.message) from error
-    except (OperationalError, ProgrammingError) as error:
+    except DBAPIError as error:
         raise _fail(f"the database failed: {error.orig}") from error
     finally:
         database.dispose()

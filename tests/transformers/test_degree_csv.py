@@ -63,8 +63,8 @@ def test_a_row_becomes_a_canonical_degree(transformer: MappingTransformer) -> No
             "card_image_url": "https://images.example.com/mds.png",
             "courses": ["xe-7001", "MITx+DS102"],
             "specializations": ["Machine Learning", "Statistics"],
-            "level": "advanced",
-            "primary_subject": "data-analysis-statistics",
+            "level": "Advanced",  # names as written: the gateway resolves them
+            "primary_subject": "Data Analysis & Statistics",
             "content_language": "en-US",
             "external_url": "https://degrees.example.com/mds",
             "organization_short_code_override": "MIT",

@@ -24,6 +24,9 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[Tt ])")
 _MAX_PRICE = Decimal("99999999.99")
 
 
+LANGUAGE_TAG_MAX_LENGTH = 35  # the longest tag a catalog column holds
+
+
 def _assume_utc(moment: datetime) -> datetime:
     """Times without a zone are UTC (DESIGN §4); all times are kept in UTC."""
     if moment.tzinfo is None:
@@ -113,7 +116,11 @@ HttpUrl = Annotated[
 ]
 LanguageTag = Annotated[
     str,
-    Field(max_length=35, description="An IETF BCP 47 language tag.", examples=["en-US"]),
+    Field(
+        max_length=LANGUAGE_TAG_MAX_LENGTH,
+        description="An IETF BCP 47 language tag.",
+        examples=["en-US"],
+    ),
     AfterValidator(_language_tag),
 ]
 CurrencyCode = Annotated[

@@ -34,7 +34,11 @@ _REFERENCES: dict[str, tuple[AliasedField, bool]] = {
 # The objects of a canonical payload that hold reference values.
 _HOLDERS = ("course", "run", "degree", "course_runs")
 
-SourceValue = Callable[[str], Any]
+# Canonical path → (the source pointer it came from, what the source holds there): (None, None)
+# when not known.
+SourceValue = Callable[[str], tuple[str | None, Any]]
+# Several list items from one source text (a split column) were written with one of these.
+_SEPARATORS = (",", "|", ";")
 
 
 def resolve_references(
@@ -45,18 +49,42 @@ def resolve_references(
     source_slug: str,
 ) -> list[Finding]:
     """Rewrite `canonical`'s subjects, levels and languages to catalog values, in place; the
-    errors of those that name nothing the catalog knows. `source_value(path)`: what the
-    source's field a canonical path came from holds (None when not known)."""
-    resolver = _Resolver(vocabulary, aliases, source_value, source_slug)
+    errors of those that name nothing the catalog knows. `source_value(path)`: where the
+    source wrote what a canonical path came from, and what it holds there."""
+    resolver = _Resolver(vocabulary, aliases, source_slug)
     for holder, path in _holders(canonical):
         for member, (kind, many) in _REFERENCES.items():
             value = holder.get(member)
             if many and isinstance(value, list):
+                paths = [join(path, member, index) for index in range(len(value))]
                 for index, item in enumerate(value):
-                    value[index] = resolver.resolve(kind, item, join(path, member, index))
+                    written = _item_as_written(source_value, paths, index)
+                    value[index] = resolver.resolve(kind, item, paths[index], written)
             elif not many and value is not None:
-                holder[member] = resolver.resolve(kind, value, join(path, member))
+                at = join(path, member)
+                written = _item_as_written(source_value, [at], 0)
+                holder[member] = resolver.resolve(kind, value, at, written)
     return resolver.findings
+
+
+def _item_as_written(source_value: SourceValue, paths: list[str], index: int) -> Written:
+    """How the source wrote a list's item: its own field, or, when the list was split from one
+    text ("English, Spanish"), that text's part for the item (None when the parts do not match
+    the items one to one)."""
+
+    def written() -> Any:
+        pointer, text = source_value(paths[index])
+        if len(paths) == 1 or not isinstance(text, str):
+            return text
+        if sum(source_value(path)[0] == pointer for path in paths) == 1:
+            return text  # the item's own field (e.g. a primary, secondary, tertiary column)
+        for separator in _SEPARATORS:
+            parts = [part.strip() for part in text.split(separator)]
+            if len(parts) == len(paths):
+                return parts[index]
+        return None
+
+    return written
 
 
 def _holders(canonical: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
@@ -70,26 +98,22 @@ def _holders(canonical: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
                     yield item, join(f"/{name}", index)
 
 
+Written = Callable[[], Any]  # what the source wrote for a value, read only when needed
+
+
 class _Resolver:
-    def __init__(
-        self,
-        vocabulary: Vocabulary,
-        aliases: ValueAliases,
-        source_value: SourceValue,
-        source_slug: str,
-    ) -> None:
+    def __init__(self, vocabulary: Vocabulary, aliases: ValueAliases, source_slug: str) -> None:
         self.vocabulary = vocabulary
         self.aliases = aliases
-        self.source_value = source_value
         self.source_slug = source_slug
         self.findings: list[Finding] = []
 
-    def resolve(self, kind: AliasedField, value: Any, path: str) -> Any:
+    def resolve(self, kind: AliasedField, value: Any, path: str, written: Written) -> Any:
         """The catalog value for `value` at `path`, or `value` as it was (with a finding when
-        it names no subject or level)."""
+        it names no subject or level). `written`: what the source wrote for it."""
         if not isinstance(value, str):
             return value  # the schema reports it
-        aliased = self._aliased(kind, value, path)
+        aliased = self._aliased(kind, value, written)
         if aliased is not None:
             return aliased
         if kind is AliasedField.LANGUAGE:
@@ -100,22 +124,21 @@ class _Resolver:
             else self.vocabulary.resolve_level(value)
         )
         if found is None:
-            self.findings.append(self._unknown(kind, value, path))
+            self.findings.append(self._unknown(kind, value, path, written()))
             return value
         return found
 
-    def _aliased(self, kind: AliasedField, value: str, path: str) -> str | None:
+    def _aliased(self, kind: AliasedField, value: str, written: Written) -> str | None:
         if not self.aliases.by_key:  # most sources alias nothing: no source field is read
             return None
-        written = self.source_value(path)
-        if isinstance(written, str) and written != value:
-            aliased = self.aliases.lookup(kind, written)
+        text = written()
+        if isinstance(text, str) and text != value:
+            aliased = self.aliases.lookup(kind, text)
             if aliased is not None:
                 return aliased
         return self.aliases.lookup(kind, value)
 
-    def _unknown(self, kind: AliasedField, value: str, path: str) -> Finding:
-        written = self.source_value(path)
+    def _unknown(self, kind: AliasedField, value: str, path: str, written: Any) -> Finding:
         shown = written if isinstance(written, str) and written.strip() else value
         alias = (
             f"`catalog-gateway sources map-value {self.source_slug} {kind.value} "

@@ -590,19 +590,19 @@ class EventGateway:
         )
 
 
-def _source_values(payload: Any, provenance: Provenance) -> Callable[[str], Any]:
-    """Canonical path → what the source's field it came from holds (None when unknown)."""
+def _source_values(payload: Any, provenance: Provenance) -> Callable[[str], tuple[str | None, Any]]:
+    """Canonical path → (the source pointer it came from, what the source holds there)."""
 
-    def source_value(canonical_path: str) -> Any:
+    def source_value(canonical_path: str) -> tuple[str | None, Any]:
         source_path = provenance.source_path(canonical_path)
         if source_path is None:
-            return None
+            return None, None
         try:
             located = cached_source_path(source_path or CURRENT)
         except ValueError:  # not a pointer: a custom transformer's provenance
-            return None
+            return source_path, None
         value, _ = located.locate(payload, "", payload)
-        return None if value is MISSING else value
+        return source_path, None if value is MISSING else value
 
     return source_value
 

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog.changes import Action, Upserted, assign_changed
+from catalog_gateway.catalog.fields import LANGUAGE_TAG_MAX_LENGTH
 from catalog_gateway.catalog.vocabulary import Vocabulary, reference_key
 from catalog_gateway.errors import ErrorCode, InvalidValueError, NotFoundError
 from catalog_gateway.sources.models import SourceValueAlias
@@ -67,13 +68,7 @@ def map_value(
     kind = _field(aliased)
     key = _key(lob_value)
     target = catalog_value_of(kind, catalog_value, vocabulary)
-    alias = session.scalar(
-        select(SourceValueAlias).where(
-            SourceValueAlias.source_id == source.id,
-            SourceValueAlias.field == kind.value,
-            SourceValueAlias.lob_key == key,
-        )
-    )
+    alias = _find(session, source.id, kind, key)
     if alias is None:
         alias = SourceValueAlias(
             source_id=source.id,
@@ -94,18 +89,24 @@ def unmap_value(session: Session, slug: str, aliased: str, lob_value: str) -> So
     """Remove an alias; the source's value means only what it says again."""
     source = get_source(session, slug)
     kind = _field(aliased)
-    alias = session.scalar(
-        select(SourceValueAlias).where(
-            SourceValueAlias.source_id == source.id,
-            SourceValueAlias.field == kind.value,
-            SourceValueAlias.lob_key == _key(lob_value),
-        )
-    )
+    alias = _find(session, source.id, kind, _key(lob_value))
     if alias is None:
         raise NotFoundError(f"source {slug} has no {kind.value} alias for {lob_value!r}")
     session.delete(alias)
     session.flush()
     return alias
+
+
+def _find(
+    session: Session, source_id: int, kind: AliasedField, key: str
+) -> SourceValueAlias | None:
+    return session.scalar(
+        select(SourceValueAlias).where(
+            SourceValueAlias.source_id == source_id,
+            SourceValueAlias.field == kind.value,
+            SourceValueAlias.lob_key == key,
+        )
+    )
 
 
 def list_aliases(session: Session, slug: str) -> list[SourceValueAlias]:
@@ -132,8 +133,12 @@ def catalog_value_of(kind: AliasedField, text: str, vocabulary: Vocabulary) -> s
         found = vocabulary.resolve_level(value)
         known = f"a level: {', '.join(sorted(vocabulary.levels))}"
     else:
-        found = langcodes.standardize_tag(value) if langcodes.tag_is_valid(value) else None
-        known = "an IETF language tag such as en, en-US or es-419"
+        valid = len(value) <= LANGUAGE_TAG_MAX_LENGTH and langcodes.tag_is_valid(value)
+        found = langcodes.standardize_tag(value) if valid else None
+        known = (
+            f"an IETF language tag such as en, en-US or es-419 (at most "
+            f"{LANGUAGE_TAG_MAX_LENGTH} characters)"
+        )
     if found is None:
         raise InvalidValueError(
             f"{value!r} is not a catalog {kind.value}; give {known}",

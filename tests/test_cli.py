@@ -529,3 +529,81 @@ def test_serve_migrates_then_answers_health_and_catalog_reads(tmp_path: Path) ->
     assert courses.json() == {"results": [], "next": None}
     assert ready.status_code == 200
     assert ready.json() == {"status": "ok", "database": "ok"}
+
+
+def test_sources_list_shows_each_source_as_a_table_and_as_json(
+    cli: Cli, exec_ed: dict[str, Any]
+) -> None:
+    cli.ok(
+        "sources", "create", "bootcamps", "--transformer", "canonical", "--events", "course.upsert"
+    )
+
+    listed = cli.json("sources", "list", "--json")
+    table = cli.ok("sources", "list").stdout.splitlines()
+
+    assert listed == {
+        "sources": [
+            {
+                "slug": "bootcamps",
+                "name": "bootcamps",
+                "transformer": "canonical",
+                "rate": "50/second",
+                "burst": 100,
+                "events": ["course.upsert"],
+            },
+            {
+                "slug": "exec-ed",
+                "name": "exec-ed",
+                "transformer": "canonical",
+                "rate": "100/second",
+                "burst": 20,
+                "events": ["course.upsert", "product.upsert"],
+            },
+        ]
+    }
+    assert table[0].split() == ["slug", "transformer", "rate", "burst", "events"]
+    assert table[1].split() == ["bootcamps", "canonical", "50/second", "100", "course.upsert"]
+    assert table[2].split() == [
+        "exec-ed",
+        "canonical",
+        "100/second",
+        "20",
+        "course.upsert,product.upsert",
+    ]
+
+
+def test_keys_list_shows_ids_owners_and_revocations_but_never_a_key(
+    cli: Cli, exec_ed: dict[str, Any]
+) -> None:
+    admin = cli.json("keys", "create", "--admin", "--json")
+    cli.ok("keys", "revoke", admin["id"])
+
+    listed = cli.json("keys", "list", "--json")["keys"]
+    table = cli.ok("keys", "list").stdout
+
+    assert [(k["source"], k["admin"], k["revoked"] is not None) for k in listed] == [
+        ("exec-ed", False, False),
+        (None, True, True),
+    ]
+    assert listed[1]["id"] == admin["id"]
+    assert exec_ed["api_key"] not in table
+    assert admin["api_key"] not in table
+    assert admin["id"] in table
+
+
+def test_organizations_list_shows_keys_and_names(cli: Cli) -> None:
+    assert cli.ok("organizations", "list").stdout == "no organizations\n"
+    cli.ok("organizations", "create", "MITx", "--name", "Massachusetts Institute of Technology")
+    cli.ok("organizations", "create", "HarvardX", "--name", "Harvard")
+
+    assert cli.json("organizations", "list", "--json") == {
+        "organizations": [
+            {"key": "HarvardX", "name": "Harvard"},
+            {"key": "MITx", "name": "Massachusetts Institute of Technology"},
+        ]
+    }
+    assert cli.ok("organizations", "list").stdout.splitlines() == [
+        "key       name",
+        "HarvardX  Harvard",
+        "MITx      Massachusetts Institute of Technology",
+    ]

@@ -15,11 +15,11 @@ import uvicorn
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from catalog_gateway.auth.keys import issue_key, revoke_key
+from catalog_gateway.auth.keys import issue_key, list_keys, revoke_key
 from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.catalog import subjects
 from catalog_gateway.catalog.clock import reset_clock
-from catalog_gateway.catalog.organizations import ensure_organization
+from catalog_gateway.catalog.organizations import ensure_organization, list_organizations
 from catalog_gateway.catalog.vocabulary import load_vocabulary
 from catalog_gateway.cli_ingest import ingest_command
 from catalog_gateway.cli_transformers import transformers_app
@@ -98,6 +98,30 @@ def _run(work: Callable[[Session], ResultT]) -> ResultT:
 
 def _echo_json(data: dict[str, Any]) -> None:
     typer.echo(json.dumps(data))
+
+
+def _listing(name: str, rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
+    """`rows` as `{name: rows}` JSON, or as a table of `columns` (None shown as `-`)."""
+    if as_json:
+        _echo_json({name: rows})
+        return
+    if not rows:
+        typer.echo(f"no {name}")
+        return
+    cells = [[_cell(row[column]) for column in columns] for row in rows]
+    widths = [max(len(line[i]) for line in [columns, *cells]) for i in range(len(columns))]
+    for line in [columns, *cells]:
+        typer.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
 
 
 def _split(events: str | None) -> list[str] | None:
@@ -218,6 +242,25 @@ def sources_update(
         f"source {source.slug} {result.action.value}: rate {source.rate}, burst {source.burst}, "
         f"events {','.join(source.allowed_event_types)}"
     )
+
+
+@sources_app.command("list")
+def sources_list(as_json: JsonOption = False) -> None:
+    """List the sources: slug, transformer, rate, burst and allowed event types."""
+    rows = _run(
+        lambda session: [
+            {
+                "slug": source.slug,
+                "name": source.name,
+                "transformer": source.transformer,
+                "rate": source.rate,
+                "burst": source.burst,
+                "events": source.allowed_event_types,
+            }
+            for source in sources_service.list_sources(session)
+        ]
+    )
+    _listing("sources", rows, ["slug", "transformer", "rate", "burst", "events"], as_json)
 
 
 @sources_app.command("map-org")
@@ -353,6 +396,24 @@ def keys_create(
     typer.echo(f"key id (for revoking): {key.id}")
 
 
+@keys_app.command("list")
+def keys_list(as_json: JsonOption = False) -> None:
+    """List the API keys (never the keys themselves): id, source (or admin), created, revoked."""
+    rows = _run(
+        lambda session: [
+            {
+                "id": key.id,
+                "source": key.source.slug if key.source else None,
+                "admin": key.is_admin,
+                "created": key.created.isoformat(),
+                "revoked": key.revoked.isoformat() if key.revoked else None,
+            }
+            for key in list_keys(session)
+        ]
+    )
+    _listing("keys", rows, ["id", "source", "admin", "created", "revoked"], as_json)
+
+
 @keys_app.command("revoke")
 def keys_revoke(
     key: Annotated[str, typer.Argument(help="The key itself, or its id.")],
@@ -370,6 +431,18 @@ def organizations_create(
     """Create an organization, or update its name (idempotent)."""
     result = _run(lambda session: ensure_organization(session, key, name))
     typer.echo(f"organization {key} {result.action.value}")
+
+
+@organizations_app.command("list")
+def organizations_list(as_json: JsonOption = False) -> None:
+    """List the organizations: key and name."""
+    rows = _run(
+        lambda session: [
+            {"key": organization.key, "name": organization.name}
+            for organization in list_organizations(session)
+        ]
+    )
+    _listing("organizations", rows, ["key", "name"], as_json)
 
 
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from catalog_gateway.auth.models import ApiKey
 from catalog_gateway.db.base import utcnow
@@ -57,6 +57,15 @@ def authenticate(session: Session, api_key: str) -> ApiKey | None:
     if not hmac.compare_digest(stored.key_hash, presented):
         return None
     return stored
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key (revoked ones too), oldest first, with its source."""
+    return list(
+        session.scalars(
+            select(ApiKey).options(selectinload(ApiKey.source)).order_by(ApiKey.created, ApiKey.id)
+        )
+    )
 
 
 def revoke_key(session: Session, key_or_id: str) -> ApiKey:

@@ -39,6 +39,11 @@ def ensure_organization(session: Session, key: str, name: str) -> Upserted[Organ
     return Upserted(organization, settle(organization, created=False, changed=changed))
 
 
+def list_organizations(session: Session) -> list[Organization]:
+    """Every organization, by key."""
+    return list(session.scalars(select(Organization).order_by(Organization.key)))
+
+
 @dataclass(frozen=True, slots=True)
 class OrganizationRef:
     """What a product needs of its organization: its row id and its key."""

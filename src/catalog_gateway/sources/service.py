@@ -30,6 +30,11 @@ def get_source(session: Session, slug: str) -> Source:
     return source
 
 
+def list_sources(session: Session) -> list[Source]:
+    """Every source, by slug."""
+    return list(session.scalars(select(Source).order_by(Source.slug)))
+
+
 def create_source(
     session: Session,
     slug: str,

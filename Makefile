@@ -10,7 +10,8 @@ RUN := $(UV) run --frozen
 
 help:
 	@echo "make run    set up, migrate the SQLite database and serve on 127.0.0.1:8000"
-	@echo "            (ECOMMERCE=1: also start the reference ecommerce server and use it)"
+	@echo "            (PORT=8001: another port; ECOMMERCE=1: also start the reference"
+	@echo "            ecommerce server and use it)"
 	@echo "make test   set up and run the whole suite (ruff, mypy, pytest)"
 
 bootstrap:
@@ -18,7 +19,9 @@ bootstrap:
 		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 	@$(UV) sync --frozen --quiet
 
-# `make run ECOMMERCE=1` also starts the reference ecommerce server and points the gateway at it.
+# `make run PORT=8001` serves on another port; `make run ECOMMERCE=1` also starts the reference
+# ecommerce server and points the gateway at it.
+PORT ?= 8000
 ECOMMERCE ?= 0
 ECOMMERCE_PORT ?= 18130
 
@@ -27,9 +30,10 @@ ifeq ($(ECOMMERCE),1)
 	@.venv/bin/catalog-gateway devserver ecommerce --port $(ECOMMERCE_PORT) & \
 	  trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	  echo "reference ecommerce server on http://127.0.0.1:$(ECOMMERCE_PORT)"; \
-	  CATALOG_GATEWAY_ECOMMERCE_URL=http://127.0.0.1:$(ECOMMERCE_PORT) $(RUN) catalog-gateway serve
+	  CATALOG_GATEWAY_ECOMMERCE_URL=http://127.0.0.1:$(ECOMMERCE_PORT) \
+	  .venv/bin/catalog-gateway serve --port $(PORT)
 else
-	$(RUN) catalog-gateway serve
+	@.venv/bin/catalog-gateway serve --port $(PORT)
 endif
 
 test: bootstrap browser lint typecheck pytest

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from click.testing import Result
 from sqlalchemy import select, text
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from catalog_gateway.auth.keys import authenticate, hash_key
@@ -607,3 +608,47 @@ def test_organizations_list_shows_keys_and_names(cli: Cli) -> None:
         "HarvardX  Harvard",
         "MITx      Massachusetts Institute of Technology",
     ]
+
+
+def test_serve_on_a_busy_port_says_how_to_choose_another(cli: Cli) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        message = cli.fails("serve", "--port", str(port))
+
+    assert message == (
+        f"error: cannot listen on 127.0.0.1:{port} (Address already in use): serve on another "
+        f"port with `make run PORT={port + 1}` or `catalog-gateway serve --port {port + 1}` "
+        "(or set CATALOG_GATEWAY_PORT)\n"
+    )
+
+
+def every_command() -> list[list[str]]:
+    """The path of every command and group of the CLI, e.g. ["sources", "create"]."""
+    paths: list[list[str]] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        paths.append(path)
+        for name, child in getattr(command, "commands", {}).items():
+            walk(child, [*path, name])
+
+    walk(get_command(app), [])
+    return paths
+
+
+@pytest.mark.parametrize("path", every_command(), ids=lambda path: " ".join(path) or "root")
+def test_help_shows_no_type_placeholders_for_flags(path: list[str]) -> None:
+    shown = CliRunner().invoke(app, [*path, "--help"], prog_name="catalog-gateway")
+
+    assert shown.exit_code == 0, shown.output
+    assert "<bool>" not in shown.output
+    assert shown.output.startswith(f"Usage: catalog-gateway {' '.join(path)}".rstrip())
+
+
+def test_serve_help_names_the_setting_behind_each_default() -> None:
+    shown = CliRunner().invoke(app, ["serve", "--help"], prog_name="catalog-gateway")
+
+    for setting in ("CATALOG_GATEWAY_HOST", "CATALOG_GATEWAY_PORT", "CATALOG_GATEWAY_WORKERS"):
+        assert setting in " ".join(shown.output.split()), setting

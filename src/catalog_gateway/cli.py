@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -36,7 +37,11 @@ from catalog_gateway.sources import service as sources_service
 from catalog_gateway.transformers.mapping import MappingFileError
 from catalog_gateway.transformers.registry import TransformerRegistry
 
-app = typer.Typer(help="Catalog Gateway: the course catalog and its gateway.", no_args_is_help=True)
+app = typer.Typer(
+    help="Catalog Gateway: the course catalog and its gateway.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 sources_app = typer.Typer(
     help="Sources (lines of business) that send events.", no_args_is_help=True
@@ -131,27 +136,44 @@ def _split(events: str | None) -> list[str] | None:
 @app.command()
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Address to bind (default from settings).")
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Address to bind (default: CATALOG_GATEWAY_HOST, else 127.0.0.1).",
+        ),
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Server processes.")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(metavar="PORT", help="Port (default: CATALOG_GATEWAY_PORT, else 8000)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Server processes (default: CATALOG_GATEWAY_WORKERS, else 1).",
+        ),
+    ] = None,
 ) -> None:
     """Migrate the database, then serve the API."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    host, port = host or settings.host, port or settings.port
+    _require_free_port(host, port)
     database = _database()
     try:
         upgrade(database)
     finally:
         database.dispose()
+    _say_where_to_go(host, port)
     processes = workers or settings.workers
     # Several processes share their metrics through files (see observability.metrics).
     with multiprocess_directory(processes):
         uvicorn.run(
             "catalog_gateway.api.app:create_app",
             factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
+            host=host,
+            port=port,
             workers=processes,
             # Keep the logging set up above (uvicorn's lines in our format too); the app's
             # request line replaces uvicorn's access log.
@@ -159,6 +181,34 @@ def serve(
             log_level=settings.log_level.lower(),
             access_log=False,
         )
+
+
+def _require_free_port(host: str, port: int) -> None:
+    """Stop with a hint, not a traceback, when the port is taken (uvicorn would say Errno 98)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise _fail(
+                f"cannot listen on {host}:{port} ({error.strerror}): serve on another port with "
+                f"`make run PORT={port + 1}` or `catalog-gateway serve --port {port + 1}` "
+                "(or set CATALOG_GATEWAY_PORT)"
+            ) from error
+
+
+def _say_where_to_go(host: str, port: int) -> None:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a name to show)
+    base = f"http://{shown}:{port}" if ":" not in shown else f"http://[{shown}]:{port}"
+    typer.echo(
+        f"Catalog Gateway on {base}\n"
+        f"  API docs   {base}/docs\n"
+        f"  console    {base}/console (log in with an admin key: "
+        "`.venv/bin/catalog-gateway keys create --admin`)\n"
+        "  next       the README's walk-through: send a LoB's file in a minute",
+        err=True,
+    )
 
 
 @db_app.command("upgrade")
@@ -174,7 +224,7 @@ def db_upgrade() -> None:
 
 @sources_app.command("create")
 def sources_create(
-    slug: Annotated[str, typer.Argument(help="The source's slug, e.g. exec-ed.")],
+    slug: Annotated[str, typer.Argument(metavar="SLUG", help="The source's slug, e.g. exec-ed.")],
     transformer: Annotated[str, typer.Option(help="Transformer that maps its payloads.")],
     rate: Annotated[str | None, typer.Option(help="Rate limit, e.g. 50/second.")] = None,
     burst: Annotated[
@@ -214,7 +264,7 @@ def sources_create(
 
 @sources_app.command("update")
 def sources_update(
-    slug: Annotated[str, typer.Argument(help="The source's slug.")],
+    slug: Annotated[str, typer.Argument(metavar="SLUG", help="The source's slug.")],
     rate: Annotated[str | None, typer.Option(help="New rate limit, e.g. 100/second.")] = None,
     burst: Annotated[int | None, typer.Option(help="New burst.")] = None,
     events: Annotated[str | None, typer.Option(help="New allowed event types.")] = None,
@@ -265,9 +315,13 @@ def sources_list(as_json: JsonOption = False) -> None:
 
 @sources_app.command("map-org")
 def sources_map_org(
-    slug: Annotated[str, typer.Argument(help="The source's slug.")],
-    external_code: Annotated[str, typer.Argument(help="The source's own organization code.")],
-    organization_key: Annotated[str, typer.Argument(help="The catalog organization key.")],
+    slug: Annotated[str, typer.Argument(metavar="SLUG", help="The source's slug.")],
+    external_code: Annotated[
+        str, typer.Argument(metavar="EXTERNAL_CODE", help="The source's own organization code.")
+    ],
+    organization_key: Annotated[
+        str, typer.Argument(metavar="ORGANIZATION_KEY", help="The catalog organization key.")
+    ],
 ) -> None:
     """Let a source name an organization by its own code."""
     result = _run(
@@ -280,13 +334,16 @@ def sources_map_org(
 
 @sources_app.command("map-value")
 def sources_map_value(
-    slug: Annotated[str, typer.Argument(help="The source's slug.")],
-    field: Annotated[str, typer.Argument(help="subject, language or level.")],
-    lob_value: Annotated[str, typer.Argument(help="The value as the source writes it.")],
+    slug: Annotated[str, typer.Argument(metavar="SLUG", help="The source's slug.")],
+    field: Annotated[str, typer.Argument(metavar="FIELD", help="subject, language or level.")],
+    lob_value: Annotated[
+        str, typer.Argument(metavar="LOB_VALUE", help="The value as the source writes it.")
+    ],
     catalog_value: Annotated[
         str,
         typer.Argument(
-            help="What it means: a subject's slug or name, a level, or a language tag (en-US)."
+            metavar="CATALOG_VALUE",
+            help="What it means: a subject's slug or name, a level, or a language tag (en-US).",
         ),
     ],
 ) -> None:
@@ -308,9 +365,11 @@ def sources_map_value(
 
 @sources_app.command("unmap-value")
 def sources_unmap_value(
-    slug: Annotated[str, typer.Argument(help="The source's slug.")],
-    field: Annotated[str, typer.Argument(help="subject, language or level.")],
-    lob_value: Annotated[str, typer.Argument(help="The value as the source writes it.")],
+    slug: Annotated[str, typer.Argument(metavar="SLUG", help="The source's slug.")],
+    field: Annotated[str, typer.Argument(metavar="FIELD", help="subject, language or level.")],
+    lob_value: Annotated[
+        str, typer.Argument(metavar="LOB_VALUE", help="The value as the source writes it.")
+    ],
 ) -> None:
     """Remove one of a source's value aliases."""
     removed = _run(lambda session: aliases.unmap_value(session, slug, field, lob_value))
@@ -319,7 +378,7 @@ def sources_unmap_value(
 
 @sources_app.command("values")
 def sources_values(
-    slug: Annotated[str, typer.Argument(help="The source's slug.")],
+    slug: Annotated[str, typer.Argument(metavar="SLUG", help="The source's slug.")],
     as_json: JsonOption = False,
 ) -> None:
     """List a source's value aliases."""
@@ -340,7 +399,9 @@ def sources_values(
 
 @subjects_app.command("create")
 def subjects_create(
-    slug: Annotated[str, typer.Argument(help="The subject's slug, e.g. design-and-marketing.")],
+    slug: Annotated[
+        str, typer.Argument(metavar="SLUG", help="The subject's slug, e.g. design-and-marketing.")
+    ],
     name: Annotated[str, typer.Option(help="Its English name, e.g. 'Design and Marketing'.")],
 ) -> None:
     """Create a subject (idempotent when it exists with this name)."""
@@ -350,7 +411,9 @@ def subjects_create(
 
 @subjects_app.command("rename")
 def subjects_rename(
-    slug: Annotated[str, typer.Argument(help="The subject's slug (it never changes).")],
+    slug: Annotated[
+        str, typer.Argument(metavar="SLUG", help="The subject's slug (it never changes).")
+    ],
     name: Annotated[str, typer.Option(help="Its new English name.")],
 ) -> None:
     """Give a subject a new English name."""
@@ -416,7 +479,7 @@ def keys_list(as_json: JsonOption = False) -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(
-    key: Annotated[str, typer.Argument(help="The key itself, or its id.")],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="The key itself, or its id.")],
 ) -> None:
     """Revoke an API key; it stops working at once."""
     revoked = _run(lambda session: revoke_key(session, key))
@@ -425,7 +488,7 @@ def keys_revoke(
 
 @organizations_app.command("create")
 def organizations_create(
-    key: Annotated[str, typer.Argument(help="Organization key, e.g. MITx.")],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="Organization key, e.g. MITx.")],
     name: Annotated[str, typer.Option(help="Display name.")],
 ) -> None:
     """Create an organization, or update its name (idempotent)."""
@@ -483,8 +546,9 @@ def products_reset_clock(
     key: Annotated[
         str,
         typer.Argument(
+            metavar="KEY",
             help="A course key (its runs and their instructors too), a run key, a degree's "
-            "marketing slug or an instructor's uuid."
+            "marketing slug or an instructor's uuid.",
         ),
     ],
     to: Annotated[
@@ -519,7 +583,7 @@ def products_reset_clock(
 
 @events_app.command("replay")
 def events_replay(
-    event_id: Annotated[str, typer.Argument(help="The event's id.")],
+    event_id: Annotated[str, typer.Argument(metavar="EVENT_ID", help="The event's id.")],
     source: Annotated[str, typer.Option(help="The source that sent it.")],
     as_json: JsonOption = False,
 ) -> None:

@@ -22,7 +22,11 @@ def ingest_command(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, readable=True, help="JSON, JSON lines or CSV payloads."
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="JSON, JSON lines or CSV payloads.",
         ),
     ],
     source: Annotated[str, typer.Option(help="The source (slug) the key belongs to.")],

@@ -116,6 +116,7 @@ def check_command(
     file: Annotated[
         Path,
         typer.Argument(
+            metavar="FILE",
             exists=True,
             dir_okay=False,
             help="A sample source payload: JSON (or JSON lines) or CSV.",

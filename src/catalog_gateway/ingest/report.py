@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,9 +81,15 @@ def problems(deliveries: list[Delivery], *, dry_run: bool) -> Iterator[Problem]:
 
 @contextmanager
 def progress_bar(console: Console, total: int, description: str) -> Iterator[Progress]:
-    """A progress bar on a terminal (events done/total, rate); silent otherwise."""
-    if not console.is_terminal or total == 0:
+    """A progress bar on a terminal (events done/total, rate); elsewhere (a log, a CI job) a
+    line every `PROGRESS_EVERY` seconds, and one at the end."""
+    if total == 0:
         yield lambda _done: None
+        return
+    if not console.is_terminal:
+        lines = _ProgressLines(console, total, description)
+        yield lines.advance
+        lines.finish()
         return
     with bar.Progress(
         TextColumn(description),
@@ -95,6 +102,37 @@ def progress_bar(console: Console, total: int, description: str) -> Iterator[Pro
     ) as progress:
         task = progress.add_task(description, total=total)
         yield lambda done: progress.advance(task, done)
+
+
+PROGRESS_EVERY = 10.0  # seconds between progress lines when not on a terminal
+
+
+class _ProgressLines:
+    """`sending: 1200/5000 events (24%), 180/s`, every few seconds."""
+
+    def __init__(self, console: Console, total: int, description: str) -> None:
+        self.console, self.total, self.description = console, total, description
+        self.done = 0
+        self.started = self.said = time.monotonic()
+
+    def advance(self, done: int) -> None:
+        self.done += done
+        if time.monotonic() - self.said >= PROGRESS_EVERY and self.done < self.total:
+            self._say()
+
+    def finish(self) -> None:
+        if self.done:
+            self._say()
+
+    def _say(self) -> None:
+        now = time.monotonic()
+        self.said = now
+        rate = self.done / (now - self.started) if now > self.started else 0.0
+        share = self.done * 100 // self.total
+        say(
+            self.console,
+            f"{self.description}: {self.done}/{self.total} events ({share}%), {rate:,.0f}/s",
+        )
 
 
 class _EventRateColumn(ProgressColumn):

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from catalog_gateway import __version__
+from catalog_gateway.api.docs_pages import install_api_docs
 from catalog_gateway.api.early_throttle import EarlyEventThrottle
 from catalog_gateway.api.openapi import without_default_validation_errors
 from catalog_gateway.api.problems import install_problem_handlers
@@ -43,6 +44,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         summary="The course catalog and the gateway through which lines of business feed it.",
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN: ours serve them (docs_pages).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = services.database
@@ -60,6 +64,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(events.read_router)
     app.include_router(catalog.router)
     mount_console(app)
+    install_api_docs(app)
     if settings.bench_control:
         app.include_router(bench.router)
     default_openapi = app.openapi

@@ -14,6 +14,11 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """A count and its noun, singular for exactly one: `1 error`, `0 errors`, `2 errors`."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
 def nul_places(document: Any) -> list[tuple[str | int, ...]]:
     """The places (JSON Pointer parts, in document order) of every string or member name that
     holds a NUL character, which no catalog column (nor PostgreSQL's JSON) can store."""

@@ -1,7 +1,7 @@
 """The console driven in real headless Chromium (Debian's `/usr/bin/chromium`, through
 Playwright): an operator logs in, finds the event that failed while ecommerce was down, sees
-where it failed, and replays it once ecommerce is back. Screenshots of the main pages are saved
-to build/screenshots/.
+where it failed, and replays it once ecommerce is back; an operator finds events by id or by a
+run's key and follows them. Screenshots of the main pages are saved to build/screenshots/.
 
 The service runs in a real uvicorn server on the loopback interface, talking to the reference
 ecommerce server in its own process. The flow runs on SQLite only: what it checks is the
@@ -48,6 +48,8 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BAD_CARD_URL = "aHR0cHM6Ly9pbWFnZXM*invalid"
 # A course description with a script, which the gateway removes (an `html_sanitized` warning).
 SCRIPTED_DESCRIPTION = "<p>Ship code every week.</p><script>track()</script>"
+# An event id with characters that mean something in a URL (and a `%`, which a server decodes).
+ODD_ID = "dsl/50%?off#now"
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -186,9 +188,21 @@ def test_an_operator_finds_the_failed_event_sees_why_and_replays_it_once_ecommer
     page.get_by_role("button", name="Replay").click()
     expect(page.get_by_role("status")).to_have_text("Replayed: the event is now applied.")
     expect(page.locator("h1 .badge")).to_have_text("applied")
-    expect(page.locator('li[data-step="ecommerce.publish"]')).to_have_attribute("data-status", "ok")
-    expect(page.locator("li.step-failed")).to_have_count(0)
+    latest = page.locator("ol.timeline").first
+    expect(latest.locator('li[data-step="ecommerce.publish"]')).to_have_attribute(
+        "data-status", "ok"
+    )
+    expect(latest.locator("li.step-failed")).to_have_count(0)
     expect(page.get_by_role("button", name="Replay")).to_have_count(0)
+    # The failed attempt is kept, with its trace, below the latest.
+    expect(page.locator("li.attempt")).to_have_count(2)
+    expect(page.locator("li.attempt").first).to_have_attribute("data-attempt", "2")
+    failed_attempt = page.locator('li.attempt[data-attempt="1"]')
+    expect(failed_attempt.locator(".badge").first).to_have_text("failed")
+    expect(failed_attempt.locator("li.step-failed")).to_have_attribute(
+        "data-step", "ecommerce.publish"
+    )
+    expect(failed_attempt.locator('[data-code="ecommerce_unavailable"]')).to_be_visible()
     screenshot(page, "event-replayed")
 
     # A rejected event: the error's field is marked in the payload exactly as the LoB sent it.
@@ -243,3 +257,53 @@ def test_keys_are_created_shown_once_and_revoked_from_the_sources_page(
     expect(page.get_by_role("status")).to_contain_text("of bootcamps is revoked.")
     expect(keys_of_bootcamps.last.locator(".badge")).to_have_text("revoked")
     assert httpx.get(f"{live_url}/api/v1/events", headers=bearer(new_key)).status_code == 401
+
+
+def test_an_operator_finds_events_by_id_or_by_a_runs_key_and_follows_them(
+    page: Page, live_url: str, console_keys: ConsoleKeys
+) -> None:
+    keys = console_keys
+    send(live_url, keys.bootcamps, bootcamp_event("bc-1"), 200)
+    send(live_url, keys.bootcamps, bootcamp_event("bc-2"), 200)
+    send(live_url, keys.bootcamps, bootcamp_event("shared-1", number="CODE200"), 200)
+    send(live_url, keys.exec_ed, exec_ed_event("shared-1"), 200)
+    send(live_url, keys.exec_ed, exec_ed_event(ODD_ID), 200)
+    page.goto(f"{live_url}/console/login")
+    page.get_by_label("Admin API key").fill(keys.admin)
+    page.get_by_role("button", name="Log in").click()
+    find = page.get_by_label("Find an event")
+
+    # An event id: found in each source that has it.
+    find.fill("shared-1")
+    find.press("Enter")
+    expect(page).to_have_url(f"{live_url}/console/search?q=shared-1")
+    by_id = page.locator("#by-id tbody tr")
+    expect(by_id).to_have_count(2)
+    expect(page.locator("#no-naming")).to_be_visible()
+    by_id.filter(has_text="bootcamps").get_by_role("link", name="shared-1").click()
+    expect(page).to_have_url(f"{live_url}/console/events/bootcamps/shared-1")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("shared-1")
+
+    # An id that matches nothing says so.
+    find.fill("shared-404")
+    find.press("Enter")
+    expect(page.locator("#no-id")).to_have_text("No event has the id shared-404 in any source.")
+
+    # A run's key: the events that name it, newest first.
+    find.fill("course-v1:HarvardX+CODE100+2T2027")
+    page.get_by_role("button", name="Find").click()
+    naming = page.locator("#naming tbody tr")
+    expect(naming).to_have_count(2)
+    expect(naming.first).to_have_attribute("data-event", "bc-2")
+    expect(naming.first.locator("td").last).to_have_text("course run")
+    expect(page.locator("#no-id")).to_be_visible()
+    screenshot(page, "search")
+    naming.last.get_by_role("link", name="bc-1").click()
+    expect(page).to_have_url(f"{live_url}/console/events/bootcamps/bc-1")
+
+    # An id with characters that mean something in a URL has a working address too.
+    find.fill(ODD_ID)
+    find.press("Enter")
+    page.locator("#by-id").get_by_role("link", name=ODD_ID).click()
+    expect(page).to_have_url(f"{live_url}/console/events/exec-ed/dsl%2F50%25%3Foff%23now")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(ODD_ID)

@@ -28,9 +28,9 @@ def listed(page: str) -> list[str]:
 def detail_path(admin: Browser, event_id: str) -> str:
     """The console path of an event's detail page, found through the events page."""
     page = admin.get("/events").text
-    match = re.search(rf'href="/console(/events/\d+)">{re.escape(event_id)}</a>', page)
+    match = re.search(rf'href="/console(/events/[a-z0-9-]+/[^"]+)">{re.escape(event_id)}</a>', page)
     assert match, f"{event_id} is not on the events page"
-    return match.group(1)
+    return html.unescape(match.group(1))
 
 
 def cells(page: str, row_attribute: str) -> list[str]:

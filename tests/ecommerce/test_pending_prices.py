@@ -61,7 +61,7 @@ def test_a_price_ecommerce_did_not_accept_stays_pending_and_a_resend_confirms_it
     assert failed.json()["retryable"] is True
     [seats_step, _] = steps_named(failed.json(), "seat.upsert")
     assert seats_step["action"] == "updated"
-    assert seats_step["detail"].endswith("; 1 new prices wait for ecommerce to accept them")
+    assert seats_step["detail"].endswith("; 1 new price waits for ecommerce to accept it")
     seat = seat_of(gateway)
     assert (seat["price"], seat["pending_price"]) == (SEAT_PRICES[0], NEW_PRICE)
     assert server_price(ecommerce) == SEAT_PRICES[0]
@@ -74,7 +74,7 @@ def test_a_price_ecommerce_did_not_accept_stays_pending_and_a_resend_confirms_it
     assert resumed.json()["status"] == "applied"
     [publish_step, _] = steps_named(resumed.json(), "ecommerce.publish")
     assert (publish_step["status"], publish_step["action"]) == ("ok", "updated")
-    assert publish_step["detail"].endswith(", 1 new prices confirmed")
+    assert publish_step["detail"].endswith(", 1 new price confirmed")
     seat = seat_of(gateway)
     assert (seat["price"], seat["pending_price"]) == (NEW_PRICE, None)
     assert server_price(ecommerce) == NEW_PRICE
@@ -170,7 +170,7 @@ def test_events_replay_confirms_a_pending_price(
     record = gateway.event("evt-2").json()
     assert (record["status"], record["attempts"]) == ("applied", 2)
     [publish_step, _] = steps_named(record, "ecommerce.publish")
-    assert publish_step["detail"].endswith(", 1 new prices confirmed")
+    assert publish_step["detail"].endswith(", 1 new price confirmed")
 
 
 def test_a_rejected_price_stays_pending_and_a_corrected_event_confirms_its_own(
@@ -203,9 +203,9 @@ def test_a_rejected_price_stays_pending_and_a_corrected_event_confirms_its_own(
     assert corrected.status_code == 200, corrected.text
     assert corrected.json()["status"] == "applied"
     [seats_step, _] = steps_named(corrected.json(), "seat.upsert")
-    assert seats_step["detail"].endswith("; 1 new prices wait for ecommerce to accept them")
+    assert seats_step["detail"].endswith("; 1 new price waits for ecommerce to accept it")
     [publish_step, _] = steps_named(corrected.json(), "ecommerce.publish")
-    assert publish_step["detail"].endswith(", 1 new prices confirmed")
+    assert publish_step["detail"].endswith(", 1 new price confirmed")
     seat = seat_of(gateway)
     assert (seat["price"], seat["pending_price"]) == (corrected_price, None)
     assert server_price(ecommerce) == corrected_price
@@ -236,7 +236,7 @@ def test_a_seat_in_another_currency_takes_its_new_price_at_once(
     assert (seats["USD"]["price"], seats["USD"]["pending_price"]) == (SEAT_PRICES[0], NEW_PRICE)
     assert (seats["EUR"]["price"], seats["EUR"]["pending_price"]) == ("2600.00", None)
     [seats_step, _] = steps_named(failed.json(), "seat.upsert")
-    assert seats_step["detail"].endswith("; 1 new prices wait for ecommerce to accept them")
+    assert seats_step["detail"].endswith("; 1 new price waits for ecommerce to accept it")
 
 
 def test_a_seat_the_source_sells_itself_takes_its_new_price_at_once(
@@ -330,7 +330,7 @@ def test_a_price_changed_again_while_pending_ends_at_the_latest_price(
     assert latest.status_code == 200, latest.text
     assert latest.json()["status"] == "applied"
     [publish_step, _] = steps_named(latest.json(), "ecommerce.publish")
-    assert publish_step["detail"].endswith(", 1 new prices confirmed")
+    assert publish_step["detail"].endswith(", 1 new price confirmed")
     seat = seat_of(gateway)
     assert (seat["price"], seat["pending_price"]) == (p3, None)
     assert server_price(ecommerce) == p3

@@ -415,7 +415,7 @@ def test_only_usd_seats_are_sent_and_the_step_says_which_stay_in_the_catalog(
     assert details == [
         "2 products published, 2 SKUs stored; only USD seats are sold through ecommerce: "
         f"the {SEAT_TYPE} seat in EUR stay in the catalog only",
-        "2 products published, 1 SKUs stored",  # the course entitlement's SKU came with run 0
+        "2 products published, 1 SKU stored",  # the course entitlement's SKU came with run 0
     ]
     seat = server_seat(ecommerce, RUN_KEYS[0])
     assert seat["price"] == SEAT_PRICES[0]

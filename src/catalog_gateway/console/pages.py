@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup
 
 from catalog_gateway.console import jsonview
+from catalog_gateway.events.log import MAX_EARLIER_ATTEMPTS, attempt_of
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.results import EventIssue, EventStatus, StepRecord, StepStatus
 from catalog_gateway.gateway.service import EventGateway
@@ -44,16 +46,37 @@ class IssueView:
 
 
 @dataclass(frozen=True, slots=True)
+class Attempt:
+    """One run of the event and the answer it got: the latest (the record's own answer) or an
+    earlier one, kept when the event ran again."""
+
+    number: int
+    status: str
+    retryable: bool
+    finished_at: datetime | None
+    duration_ms: float | None  # the whole attempt
+    timeline: list[TimelineStep]
+    steps_ms: float  # the part of it spent in its steps
+    errors: list[EventIssue]
+    errors_truncated: int
+    warnings: list[EventIssue]
+    latest: bool
+
+
+@dataclass(frozen=True, slots=True)
 class EventDetail:
     """The event detail page."""
 
     record: EventRecord
     timeline: list[TimelineStep]
-    total_ms: float
+    total_ms: float  # the steps' durations, summed (the record's duration is the whole event's)
     issues: list[IssueView]
     raw_html: Markup
     canonical_html: Markup | None
     replayable: bool
+    attempts: list[Attempt]  # newest first, the latest included
+    attempts_not_kept: int  # earlier attempts whose answers were not kept
+    keeps_at_most: int = MAX_EARLIER_ATTEMPTS
 
 
 def timeline(steps: Sequence[StepRecord]) -> tuple[list[TimelineStep], float]:
@@ -71,8 +94,8 @@ def timeline(steps: Sequence[StepRecord]) -> tuple[list[TimelineStep], float]:
 
 def event_detail(record: EventRecord) -> EventDetail:
     """The detail page of a stored event."""
-    steps = [StepRecord.model_validate(step) for step in record.steps]
-    placed, total = timeline(steps)
+    attempts = attempts_of(record)
+    placed, total = attempts[0].timeline, attempts[0].steps_ms
     issues = [
         _issue_view(EventIssue.model_validate(item), kind, record)
         for items, kind in ((record.errors, jsonview.ERROR), (record.warnings, jsonview.WARNING))
@@ -96,7 +119,42 @@ def event_detail(record: EventRecord) -> EventDetail:
             else None
         ),
         replayable=record.status == EventStatus.FAILED.value and record.retryable,
+        attempts=attempts,
+        attempts_not_kept=max(0, record.attempts - len(attempts)),
     )
+
+
+def attempts_of(record: EventRecord) -> list[Attempt]:
+    """The record's attempts, newest first: its own answer, then the earlier ones it kept."""
+    kept = reversed(record.earlier_attempts or [])
+    return [
+        _attempt(attempt_of(record), latest=True),
+        *(_attempt(item, latest=False) for item in kept),
+    ]
+
+
+def _attempt(kept: dict[str, Any], *, latest: bool) -> Attempt:
+    placed, steps_ms = timeline([StepRecord.model_validate(step) for step in kept["steps"]])
+    return Attempt(
+        number=int(kept["attempt"]),
+        status=str(kept["status"]),
+        retryable=bool(kept.get("retryable")),
+        finished_at=_moment(kept.get("finished_at")),
+        duration_ms=kept.get("duration_ms"),
+        timeline=placed,
+        steps_ms=steps_ms,
+        errors=[EventIssue.model_validate(item) for item in kept.get("errors") or []],
+        errors_truncated=int(kept.get("errors_truncated") or 0),
+        warnings=[EventIssue.model_validate(item) for item in kept.get("warnings") or []],
+        latest=latest,
+    )
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _issue_view(issue: EventIssue, kind: str, record: EventRecord) -> IssueView:

@@ -1,8 +1,8 @@
 """Read queries of the console pages.
 
 Each does bounded work: pages are keyset pages, and aggregates read only a recent time window
-through the index on `received_at`. The same statements run on SQLite and PostgreSQL; the one
-expression that differs (a timestamp's minute) is compiled per dialect.
+through the index on `received_at`. The same statements run on SQLite and PostgreSQL; the
+expressions that differ (a timestamp's minute, a key in a JSON list) are compiled per dialect.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, case, func, select
+from sqlalchemy import Boolean, ColumnElement, Integer, Select, case, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -47,6 +47,30 @@ def _epoch_minute_postgresql(element: epoch_minute, compiler: SQLCompiler, **kw:
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / 60) AS INTEGER)"
 
 
+class lists_key(FunctionElement[bool]):  # noqa: N801 (SQL functions are lower case)
+    """True when the JSON object column's list `member` holds the string `key`:
+    `lists_key(column, member, key)`."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(lists_key, "sqlite")
+def _lists_key_sqlite(element: lists_key, compiler: SQLCompiler, **kw: Any) -> str:
+    # Compiled clauses: the member and the key are bound parameters, never text pasted in.
+    column, member, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({column}, '$.' || {member}) AS listed "  # noqa: S608
+        f"WHERE listed.value = {key})"
+    )
+
+
+@compiles(lists_key, "postgresql")
+def _lists_key_postgresql(element: lists_key, compiler: SQLCompiler, **kw: Any) -> str:
+    column, member, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(({column} -> CAST({member} AS TEXT)) @> jsonb_build_array(CAST({key} AS TEXT)))"
+
+
 @dataclass(frozen=True, slots=True)
 class EventPage:
     """Newest events first; `older` is the `before` of the next page (None on the last)."""
@@ -71,10 +95,72 @@ def newest_events(
         query = query.where(EventRecord.received_at >= filters.since)
     if before is not None:
         query = query.where(EventRecord.id < before)
+    return _newest_page(session, query, limit)
+
+
+def _newest_page(session: Session, query: Select[EventRecord], limit: int) -> EventPage:
+    """A page of `query`'s records, newest first, and where the next one starts."""
     rows = list(session.scalars(query.order_by(EventRecord.id.desc()).limit(limit + 1)))
     if len(rows) <= limit:
         return EventPage(rows, None)
     return EventPage(rows[:limit], rows[limit - 1].id)
+
+
+def event_by_key(session: Session, slug: str, event_id: str) -> EventRecord | None:
+    """One event record by its key: its source's slug and its event id."""
+    return session.scalar(
+        select(EventRecord)
+        .join(Source, EventRecord.source_id == Source.id)
+        .where(Source.slug == slug, EventRecord.event_id == event_id)
+        .options(selectinload(EventRecord.source))
+    )
+
+
+COURSE = "course"
+RUN = "course run"
+
+
+@dataclass(frozen=True, slots=True)
+class EventSearch:
+    """What a search for `text` found: the events with that id (one per source at most), and
+    a page of the events whose answer names a course or a run with that key, newest first."""
+
+    text: str
+    by_id: Sequence[EventRecord]
+    naming: EventPage
+
+    def named(self, record: EventRecord) -> str:
+        """What of `record`'s products has the searched key: `course` or `course run`."""
+        return COURSE if self.text in (record.products or {}).get("courses", []) else RUN
+
+
+def search_events(session: Session, text: str, *, before: int | None, limit: int) -> EventSearch:
+    """Events whose id is `text` (in any source), and those whose answer's products name the
+    course or run key `text` (exact matches)."""
+    # Each source's id with the text: the lookups of the (source, event id) unique index.
+    source_ids = [source_id for source_id, _ in source_slugs(session)]
+    by_id = list(
+        session.scalars(
+            select(EventRecord)
+            .where(EventRecord.source_id.in_(source_ids), EventRecord.event_id == text)
+            .options(selectinload(EventRecord.source))
+            .order_by(EventRecord.id.desc())
+        )
+    )
+    key = literal(text)
+    query = (
+        select(EventRecord)
+        .where(
+            or_(
+                lists_key(EventRecord.products, literal("courses"), key),
+                lists_key(EventRecord.products, literal("course_runs"), key),
+            )
+        )
+        .options(selectinload(EventRecord.source))
+    )
+    if before is not None:
+        query = query.where(EventRecord.id < before)
+    return EventSearch(text, by_id, _newest_page(session, query, limit))
 
 
 def event_record(session: Session, record_id: int) -> EventRecord | None:

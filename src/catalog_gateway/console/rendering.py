@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -16,6 +17,7 @@ from catalog_gateway.console.session import CSRF_FIELD, csrf_token
 from catalog_gateway.db.base import utcnow
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.results import EventStatus
+from catalog_gateway.text import counted
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -48,7 +50,7 @@ def ago(value: datetime | None) -> str:
         return f"{seconds // 60} min ago"
     if seconds < 86400:
         return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
+    return f"{counted(seconds // 86400, 'day')} ago"
 
 
 def milliseconds(value: float | None) -> str:
@@ -71,9 +73,20 @@ def sent_with(record: EventRecord) -> int | None:
     return status_of(EventStatus(record.status), codes)
 
 
+def event_path(record: EventRecord) -> str:
+    """The console path of an event's page, by its key: `/events/<source>/<event id>` (the id
+    percent-encoded, `/` included). An id that is only dots, which a browser would read as a
+    relative path, keeps the record's own path (`/events/<record id>`)."""
+    if record.event_id in {".", ".."}:
+        return f"/events/{record.id}"
+    return f"/events/{record.source.slug}/{quote(record.event_id, safe='')}"
+
+
 templates = Jinja2Templates(directory=TEMPLATES)
-templates.env.filters.update(when=when, ago=ago, ms=milliseconds, http_status=sent_with)
-templates.env.globals.update(csrf_field=CSRF_FIELD, anchor=jsonview.anchor)
+templates.env.filters.update(
+    when=when, ago=ago, ms=milliseconds, http_status=sent_with, counted=counted
+)
+templates.env.globals.update(csrf_field=CSRF_FIELD, anchor=jsonview.anchor, event_path=event_path)
 
 
 def base_path(request: Request) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 import structlog
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from catalog_gateway.api.statuses import http_status
@@ -17,8 +18,9 @@ from catalog_gateway.catalog.pagination import Page
 from catalog_gateway.catalog.queries import CatalogFilter, list_courses, list_degrees
 from catalog_gateway.console import pages, queries
 from catalog_gateway.console.chart import events_chart, window_start
-from catalog_gateway.console.rendering import base_path, flash, page
+from catalog_gateway.console.rendering import base_path, event_path, flash, page
 from catalog_gateway.console.session import (
+    Admin,
     CsrfChecked,
     LoggedIn,
     LoginRefusedError,
@@ -30,6 +32,7 @@ from catalog_gateway.db.base import utcnow
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import ConflictError, DownstreamUnavailableError
 from catalog_gateway.events.log import EventFilter
+from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.results import EventStatus
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.service import EventGateway
@@ -44,6 +47,8 @@ audit = structlog.get_logger("catalog_gateway.console")
 CHART_MINUTES = 60
 ACTIVITY_MINUTES = 15
 EVENTS_PAGE_SIZE = 50
+SEARCH_PAGE_SIZE = 50
+SEARCH_MAX_LENGTH = 255  # an event id has at most 128 characters, a run key 255
 CATALOG_PAGE_SIZE = 20
 
 Text = Annotated[str | None, Query()]
@@ -163,25 +168,91 @@ def events(
         )
 
 
+@router.get("/search")
+def search(
+    request: Request,
+    _admin: LoggedIn,
+    q: Annotated[str, Query(max_length=SEARCH_MAX_LENGTH)] = "",
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """Events by id (in every source), and those that name a course or run key."""
+    text = q.strip()
+    with _database(request).read() as session:
+        found = (
+            queries.search_events(session, text, before=before, limit=SEARCH_PAGE_SIZE)
+            if text
+            else None
+        )
+        return page(
+            request,
+            "search.html",
+            {"search": found, "search_text": text, "first_page": before is None},
+            section="events",
+        )
+
+
+@router.get("/events/{source}/{event_id:path}")
+def event(request: Request, _admin: LoggedIn, source: str, event_id: str) -> Response:
+    with _database(request).read() as session:
+        record = queries.event_by_key(session, source, event_id)
+        if record is None:
+            raise HTTPException(404, _no_event(session, source, event_id))
+        return _event_page(request, record)
+
+
 @router.get("/events/{record_id:int}")
-def event(request: Request, _admin: LoggedIn, record_id: int) -> Response:
+def event_by_record_id(request: Request, _admin: LoggedIn, record_id: int) -> Response:
+    """The page's former address (the record's row id): sent on to its address by key."""
     with _database(request).read() as session:
         record = queries.event_record(session, record_id)
         if record is None:
             raise HTTPException(404, f"There is no event {record_id}.")
-        detail = pages.event_detail(record)
-        return page(request, "event.html", {"detail": detail}, section="events")
+        path = event_path(record)
+        if path == f"/events/{record_id}":  # an id a browser cannot have in a path
+            return _event_page(request, record)
+    return RedirectResponse(base_path(request) + path, status_code=301)
+
+
+def _event_page(request: Request, record: EventRecord) -> Response:
+    # Rendered inside the read: the record loads nothing more once it ends.
+    detail = pages.event_detail(record)
+    return page(request, "event.html", {"detail": detail}, section="events")
+
+
+def _no_event(session: Session, slug: str, event_id: str) -> str:
+    """Why there is no event `event_id` of `slug`: no such source, or no such event."""
+    if not any(known == slug for _, known in queries.source_slugs(session)):
+        return f"There is no source {slug!r}."
+    return f"Source {slug} has no event {event_id!r}."
+
+
+@router.post("/events/{source}/{event_id:path}/replay", dependencies=[CsrfChecked])
+def replay(request: Request, admin: LoggedIn, source: str, event_id: str) -> Response:
+    with _database(request).read() as session:
+        record = queries.event_by_key(session, source, event_id)
+        if record is None:
+            raise HTTPException(404, _no_event(session, source, event_id))
+        source_id, path = record.source_id, event_path(record)
+    return _replay(request, admin, source_id, path, event_id)
 
 
 @router.post("/events/{record_id:int}/replay", dependencies=[CsrfChecked])
-def replay(request: Request, admin: LoggedIn, record_id: int) -> Response:
-    gateway = _gateway(request)
+def replay_by_record_id(request: Request, admin: LoggedIn, record_id: int) -> Response:
+    """The replay form's former address (a page loaded before the change posts there)."""
     with _database(request).read() as session:
         record = queries.event_record(session, record_id)
-        source_id, event_id = (record.source_id, record.event_id) if record else (None, "")
-    profile = gateway.profile(source_id) if source_id is not None else None
+        if record is None:
+            raise HTTPException(404, f"There is no event {record_id}.")
+        source_id, path, event_id = record.source_id, event_path(record), record.event_id
+    return _replay(request, admin, source_id, path, event_id)
+
+
+def _replay(request: Request, admin: Admin, source_id: int, path: str, event_id: str) -> Response:
+    """Run the stored event again, then show its page with what happened."""
+    gateway = _gateway(request)
+    profile = gateway.profile(source_id)
     if profile is None:
-        raise HTTPException(404, f"There is no event {record_id}.")
+        raise HTTPException(404, f"There is no event {event_id!r}.")
     try:
         handled = gateway.replay(profile, event_id)
     except ConflictError as error:
@@ -205,7 +276,7 @@ def replay(request: Request, admin: LoggedIn, record_id: int) -> Response:
         )
         kind = "success" if answer.status in pages.SUCCESSES else "error"
         flash(request, kind, f"Replayed: the event is now {answer.status.value}.")
-    return _redirect(request, f"/events/{record_id}")
+    return _redirect(request, path)
 
 
 # --- sources and keys ---------------------------------------------------------------------

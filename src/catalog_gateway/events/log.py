@@ -5,13 +5,16 @@ transaction that applies it; when it also needs an external call, that transacti
 before the call, so a concurrent duplicate sees the claim and is answered 409
 `event_in_progress` instead of running twice. An `in_progress` record older than the lease is
 taken as left behind by a crashed process and may be claimed again (resumed).
+
+A resumed event's record keeps the answer it had, with its attempt number, in
+`earlier_attempts` (oldest first; the last `MAX_EARLIER_ATTEMPTS`) before it is overwritten.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -47,6 +50,8 @@ class PriorState:
     retryable: bool
     attempts: int
     updated_at: datetime
+    answer: dict[str, Any] = field(default_factory=dict)  # its stored answer (`attempt_of`)
+    earlier: list[dict[str, Any]] = field(default_factory=list)  # its earlier_attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +108,15 @@ _RESUME = (
     .values(
         {
             name: bindparam(name, type_=_TABLE.c[name].type)
-            for name in (*_ANSWER_COLUMNS, "attempts")
+            for name in (*_ANSWER_COLUMNS, "attempts", "earlier_attempts")
         }
     )
 )
 
 Records = dict[str, EventRecord]
+MAX_EARLIER_ATTEMPTS = 20
+"""Earlier attempts a record keeps (the latest ones): an event resent for hours while
+ecommerce is down must not grow its record without end."""
 
 
 def records_of(session: Session, source_id: int, event_ids: list[str]) -> Records:
@@ -167,7 +175,11 @@ def save(session: Session, source_id: int, entries: list[Entry]) -> dict[str, in
         if entry.claim.kind is ClaimKind.NEW
     ]
     resumed = [
-        {"record_id": entry.claim.record_id, "attempts": _attempts(entry.claim)}
+        {
+            "record_id": entry.claim.record_id,
+            "attempts": _attempts(entry.claim),
+            "earlier_attempts": _earlier_attempts(entry.claim),
+        }
         | _answer_values(entry.answer, entry.canonical_payload, now)
         for entry in entries
         if entry.claim.kind is ClaimKind.RESUME
@@ -185,6 +197,29 @@ def save(session: Session, source_id: int, entries: list[Entry]) -> dict[str, in
 def _attempts(claim: Claim) -> int:
     assert claim.prior is not None
     return claim.prior.attempts + 1
+
+
+def _earlier_attempts(claim: Claim) -> list[dict[str, Any]]:
+    """The resumed record's earlier attempts, and the answer it had until now."""
+    assert claim.prior is not None
+    return [*claim.prior.earlier, claim.prior.answer][-MAX_EARLIER_ATTEMPTS:]
+
+
+def attempt_of(record: EventRecord) -> dict[str, Any]:
+    """The answer a record holds, as its attempt is kept in `earlier_attempts` once the event
+    runs again: its number, status, when it was stored, its trace, errors and warnings."""
+    return {
+        "attempt": record.attempts,
+        "status": record.status,
+        "retryable": record.retryable,
+        "finished_at": record.updated_at.isoformat(),
+        "duration_ms": record.duration_ms,
+        "steps": record.steps,
+        "errors": record.errors,
+        "errors_truncated": record.errors_truncated,
+        "warnings": record.warnings,
+        "products": record.products,
+    }
 
 
 def _answer_values(
@@ -225,7 +260,14 @@ def _claim_existing(record: EventRecord, digest: str, lease: timedelta) -> Claim
     status = EventStatus(record.status)
     abandoned = status is EventStatus.IN_PROGRESS and record.updated_at < utcnow() - lease
     if (status is EventStatus.FAILED and record.retryable) or abandoned:
-        prior = PriorState(record.status, record.retryable, record.attempts, record.updated_at)
+        prior = PriorState(
+            record.status,
+            record.retryable,
+            record.attempts,
+            record.updated_at,
+            attempt_of(record),
+            list(record.earlier_attempts or []),
+        )
         return Claim(ClaimKind.RESUME, record.id, prior=prior)
     if status is EventStatus.IN_PROGRESS:
         return Claim(ClaimKind.IN_PROGRESS, record.id)
@@ -262,7 +304,8 @@ def record_answer(
 
 def release(database: Database, record_id: int, prior: PriorState | None) -> None:
     """Undo the claim of an event left `in_progress` by a run that crashed: a new record is
-    forgotten, a resumed one (`prior`) is put back as it was (its attempts included)."""
+    forgotten, a resumed one (`prior`) is put back as it was (its answer and attempts
+    included)."""
     with database.unit_of_work() as session:
         record = session.get(EventRecord, record_id)
         if record is None or record.status != EventStatus.IN_PROGRESS.value:
@@ -273,6 +316,10 @@ def release(database: Database, record_id: int, prior: PriorState | None) -> Non
         record.status = prior.status
         record.retryable = prior.retryable
         record.attempts = prior.attempts
+        record.earlier_attempts = prior.earlier
+        for name in ("steps", "errors", "errors_truncated", "warnings", "duration_ms", "products"):
+            if name in prior.answer:
+                setattr(record, name, prior.answer[name])
         record.updated_at = prior.updated_at
 
 

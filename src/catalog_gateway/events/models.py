@@ -38,6 +38,11 @@ class EventRecord(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     attempts: Mapped[int] = mapped_column(default=1)
+    # The answers of the attempts before the stored one, oldest first (see events.log); read
+    # only when used (a resume, the console's event page), not with every record.
+    earlier_attempts: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType, default=list, server_default="[]", deferred=True
+    )
     source: Mapped[Source] = relationship()
 
     __table_args__ = (UniqueConstraint("source_id", "event_id"),)

@@ -39,6 +39,7 @@ from catalog_gateway.gateway.publication import PublicationError
 from catalog_gateway.gateway.trace import Outcome, StepSpec
 from catalog_gateway.gateway.validation import Finding
 from catalog_gateway.pointers import join
+from catalog_gateway.text import counted
 
 ValueT = TypeVar("ValueT")
 StepFunction = Callable[[StepContext, Outcome], None]
@@ -191,7 +192,7 @@ def _retire_plan(payload: ProductRetire) -> EventPlan:
         archived = sum(1 for run in course.runs if run.status is RunStatus.ARCHIVED)
         outcome.action = result.action.value
         outcome.target = f"course:{course.key}"
-        outcome.detail = f"{archived - archived_before} course runs archived"
+        outcome.detail = f"{counted(archived - archived_before, 'course run')} archived"
         ctx.note(ctx.products.courses, course.key)
         # In start order, whether the runs were loaded (ordered) or created in this transaction.
         for run in sorted(course.runs, key=lambda run: (run.start, run.key)):
@@ -323,7 +324,11 @@ def _seats_step(data: CourseRunInput, index: int, path: str) -> PlannedStep:
             counts[seat.action] += 1
         outcome.detail = _seats_detail(counts, removed=len(changes.removed))
         if changes.pending:
-            outcome.detail += f"; {changes.pending} new prices wait for ecommerce to accept them"
+            outcome.detail += "; " + (
+                "1 new price waits for ecommerce to accept it"
+                if changes.pending == 1
+                else f"{changes.pending} new prices wait for ecommerce to accept them"
+            )
         if not changes.changed:
             outcome.action = Action.UNCHANGED.value
         elif counts[Action.CREATED] == len(changes.seats) and not changes.removed:

@@ -32,6 +32,7 @@ from catalog_gateway.connectors.ecommerce import (
 )
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import ErrorCode
+from catalog_gateway.text import counted
 
 SEAT = "Seat"
 ENTITLEMENT = "Course Entitlement"
@@ -57,9 +58,12 @@ class PublicationResult:
     @property
     def detail(self) -> str:
         """What the step's trace says."""
-        said = f"{self.products} products published, {self.skus_written} SKUs stored"
+        said = (
+            f"{counted(self.products, 'product')} published, "
+            f"{counted(self.skus_written, 'SKU')} stored"
+        )
         if self.confirmed:
-            said += f", {self.confirmed} new prices confirmed"
+            said += f", {counted(self.confirmed, 'new price')} confirmed"
         if self.kept:
             said += (
                 f"; only {PUBLICATION_CURRENCY} seats are sold through ecommerce: "

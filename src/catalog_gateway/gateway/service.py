@@ -56,7 +56,7 @@ from catalog_gateway.gateway.validation import Finding, validate
 from catalog_gateway.pointers import pointer
 from catalog_gateway.sources.aliases import ValueAliases, load_aliases
 from catalog_gateway.sources.models import Source
-from catalog_gateway.text import nul_places
+from catalog_gateway.text import counted, nul_places
 from catalog_gateway.transformers.base import Provenance, Transformer, TransformResult
 from catalog_gateway.transformers.mapping.pointers import CURRENT, cached_source_path
 from catalog_gateway.transformers.mapping.values import MISSING
@@ -527,7 +527,7 @@ class EventGateway:
                 )
             if result.errors or result.payload is None:
                 outcome.status = StepStatus.FAILED
-                outcome.detail = f"{len(result.errors)} field errors"
+                outcome.detail = counted(len(result.errors), "field error")
         return result
 
     def _validate(
@@ -557,7 +557,7 @@ class EventGateway:
             ]
             if findings:
                 outcome.status = StepStatus.FAILED
-                outcome.detail = f"{len(findings)} errors"
+                outcome.detail = counted(len(findings), "error")
         # A field the transform could not map is reported once, by the transform (which names
         # the LoB's problem), not again by validation as, say, missing.
         mapped = {error.path for error in prepared.errors if error.path is not None}

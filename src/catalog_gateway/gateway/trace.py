@@ -31,9 +31,14 @@ class Outcome:
 
 @dataclass(slots=True)
 class Trace:
-    """Records steps as they run; a failure leaves the rest of the plan `skipped`."""
+    """Records steps as they run; a failure leaves the rest of the plan `skipped`.
+
+    A step's target is provisional until a step finds what it names (a run's label from the
+    source's external id becomes `course_run:<run key>`): a step recorded without running
+    (`skipped`) is then named as the steps that ran, not by its provisional label."""
 
     steps: list[StepRecord] = field(default_factory=list)
+    found: dict[str, str] = field(default_factory=dict)  # provisional target → the one found
 
     @contextmanager
     def step(self, spec: StepSpec) -> Iterator[Outcome]:
@@ -51,7 +56,11 @@ class Trace:
         """Record a step that did not run (`skipped`, `planned`)."""
         self.steps.append(
             StepRecord(
-                name=spec.name, status=status, target=spec.target, system=spec.system, detail=detail
+                name=spec.name,
+                status=status,
+                target=self.found.get(spec.target, spec.target) if spec.target else None,
+                system=spec.system,
+                detail=detail,
             )
         )
 
@@ -67,6 +76,8 @@ class Trace:
                 record.detail = f"rolled back: {cause}"
 
     def _record(self, spec: StepSpec, outcome: Outcome, started: float, status: StepStatus) -> None:
+        if spec.target and outcome.target and outcome.target != spec.target:
+            self.found[spec.target] = outcome.target
         self.steps.append(
             StepRecord(
                 name=spec.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import is_up_to_date, upgrade
 from catalog_gateway.errors import CatalogGatewayError
 from catalog_gateway.events.log import purge as purge_events
-from catalog_gateway.observability.logging import configure_logging
+from catalog_gateway.observability.logging import configure_logging, log_serving
 from catalog_gateway.observability.metrics import multiprocess_directory
 from catalog_gateway.settings import get_settings
 from catalog_gateway.sources import aliases
@@ -199,8 +200,13 @@ def _require_free_port(host: str, port: int) -> None:
 
 
 def _say_where_to_go(host: str, port: int) -> None:
+    """Where the server is and what to do first: a few lines for a person at a terminal, one
+    log line (JSON where the logs are) otherwise."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a name to show)
     base = f"http://{shown}:{port}" if ":" not in shown else f"http://[{shown}]:{port}"
+    if not sys.stderr.isatty():
+        log_serving(base)
+        return
     typer.echo(
         f"Catalog Gateway on {base}\n"
         f"  API docs   {base}/docs\n"
@@ -461,7 +467,8 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(as_json: JsonOption = False) -> None:
-    """List the API keys (never the keys themselves): id, source (or admin), created, revoked."""
+    """List the API keys (never the keys themselves): id, source (or admin), created, last used
+    (to the minute), revoked."""
     rows = _run(
         lambda session: [
             {
@@ -469,12 +476,13 @@ def keys_list(as_json: JsonOption = False) -> None:
                 "source": key.source.slug if key.source else None,
                 "admin": key.is_admin,
                 "created": key.created.isoformat(),
+                "last_used": key.last_used.isoformat() if key.last_used else None,
                 "revoked": key.revoked.isoformat() if key.revoked else None,
             }
             for key in list_keys(session)
         ]
     )
-    _listing("keys", rows, ["id", "source", "admin", "created", "revoked"], as_json)
+    _listing("keys", rows, ["id", "source", "admin", "created", "last_used", "revoked"], as_json)
 
 
 @keys_app.command("revoke")

@@ -5,19 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from catalog_gateway.api.problems import ProblemError
 from catalog_gateway.auth.cache import PrincipalCache
+from catalog_gateway.auth.keys import USE_NOTED_EVERY, note_use
 from catalog_gateway.auth.principal import Principal, principal_for_key
 from catalog_gateway.auth.tokens import jwt_configured, looks_like_jwt, principal_for_token
+from catalog_gateway.db.base import utcnow
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import Settings
+
+_log = structlog.get_logger(__name__)
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
 
@@ -82,7 +88,23 @@ def _lookup(database: Database, settings: Settings, credential: str) -> Principa
     with database.read() as session:
         if _is_token(settings, credential):
             return principal_for_token(session, credential, settings)
-        return principal_for_key(session, credential)
+        principal = principal_for_key(session, credential)
+    if principal is not None:
+        _note_use(database, principal)
+    return principal
+
+
+def _note_use(database: Database, principal: Principal) -> None:
+    """Remember when the key was last used (at most once a minute; the principal cache keeps
+    this off most requests). Never fails the request: a busy database only delays the note."""
+    now = utcnow()
+    if principal.last_used is not None and now - principal.last_used < USE_NOTED_EVERY:
+        return
+    try:
+        with database.unit_of_work() as session:
+            note_use(session, principal.key_id, now)
+    except SQLAlchemyError:
+        _log.warning("key_use_not_noted", key_id=principal.key_id)
 
 
 async def catalog_reader(

@@ -11,8 +11,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from catalog_gateway.auth.models import ApiKey
@@ -57,6 +58,21 @@ def authenticate(session: Session, api_key: str) -> ApiKey | None:
     if not hmac.compare_digest(stored.key_hash, presented):
         return None
     return stored
+
+
+USE_NOTED_EVERY = timedelta(minutes=1)
+
+
+def note_use(session: Session, key_id: str, now: datetime) -> None:
+    """Record that key `key_id` was used now, unless that was noted within `USE_NOTED_EVERY`."""
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(ApiKey.last_used.is_(None), ApiKey.last_used < now - USE_NOTED_EVERY),
+        )
+        .values(last_used=now)
+    )
 
 
 def list_keys(session: Session) -> list[ApiKey]:

@@ -25,6 +25,9 @@ class ApiKey(Base):
     is_admin: Mapped[bool] = mapped_column(default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a request last authenticated with it, to within `USE_NOTED_EVERY` (not every use is
+    # written: that would be a write per request).
+    last_used: Mapped[datetime | None] = mapped_column(UTCDateTime())
     source: Mapped[Source | None] = relationship()
 
     __table_args__ = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ class Principal:
     is_admin: bool
     rate: str | None = None
     burst: int | None = None
+    last_used: datetime | None = None  # as stored when the key was looked up
 
 
 def principal_for_key(session: Session, api_key: str) -> Principal | None:
@@ -33,4 +35,5 @@ def principal_for_key(session: Session, api_key: str) -> Principal | None:
         is_admin=stored.is_admin,
         rate=stored.source.rate if stored.source else None,
         burst=stored.source.burst if stored.source else None,
+        last_used=stored.last_used,
     )

@@ -113,6 +113,18 @@ def log_request(
     )
 
 
+def log_serving(base_url: str) -> None:
+    """Where a starting server can be reached, and what to do first (the console needs an
+    admin key)."""
+    _logger.info(
+        "serving",
+        api_docs=f"{base_url}/docs",
+        console=f"{base_url}/console",
+        first_admin_key=".venv/bin/catalog-gateway keys create --admin",
+        next="the README's walk-through: send a LoB's file in a minute",
+    )
+
+
 def log_answer(answer: EventAnswer, http_status: int) -> None:
     """The line of one event answer: who, which event, how it ended (`http_status`: as the
     API sends it). Never its payload."""

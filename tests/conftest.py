@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.engine import make_url
 
+from catalog_gateway.catalog.reference import Subject
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
 from catalog_gateway.migrations.metadata import Base
@@ -119,3 +121,18 @@ def _empty(database: Database) -> None:
         else:
             tables = ", ".join(f'"{table}"' for table in DATA_TABLES)
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@contextmanager
+def subjects_put_back(database: Database) -> Iterator[dict[str, str]]:
+    """The subjects now (slug → name), put back as they were when the block ends: they are
+    reference data, which the `database` fixture does not empty. The data rows are emptied
+    first, since a course may refer to a subject the block created."""
+    with database.read() as session:
+        before = dict(session.execute(select(Subject.slug, Subject.name)).all())
+    yield before
+    _empty(database)
+    with database.writer.begin() as connection:
+        connection.execute(delete(Subject).where(Subject.slug.not_in(list(before))))
+        for slug, name in before.items():
+            connection.execute(update(Subject).where(Subject.slug == slug).values(name=name))

@@ -1,8 +1,16 @@
-"""Realistic catalog data for tests: an executive-education LoB selling a data-science course."""
+"""What many tests build the same way.
+
+- The rows a service needs before it takes events: organizations (`make_organization`), sources
+  with their first key and organization codes (`make_source`), admin keys (`make_admin_key`).
+- Talking to it: the `Authorization` header of a key (`bearer`), the database URL for settings
+  and the CLI (`url_of`), a free loopback port (`free_port`).
+- Realistic catalog data: an executive-education LoB selling a data-science course.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -10,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from catalog_gateway.auth.keys import IssuedKey, issue_key
 from catalog_gateway.catalog.inputs import (
     CourseInput,
     CourseRunInput,
@@ -18,6 +27,7 @@ from catalog_gateway.catalog.inputs import (
     SeatInput,
 )
 from catalog_gateway.catalog.loading import CoreLoader
+from catalog_gateway.catalog.models import Organization
 from catalog_gateway.catalog.organizations import (
     OrganizationRef,
     ensure_organization,
@@ -26,8 +36,9 @@ from catalog_gateway.catalog.organizations import (
 from catalog_gateway.catalog.state import CatalogState
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
 from catalog_gateway.catalog.writing import write
+from catalog_gateway.db.engine import Database
 from catalog_gateway.sources.models import Source
-from catalog_gateway.sources.service import create_source
+from catalog_gateway.sources.service import create_source, map_organization_code
 from catalog_gateway.transformers.registry import TransformerRegistry
 
 INSTALLED = frozenset(TransformerRegistry().origins())
@@ -39,13 +50,68 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def make_source(session: Session, slug: str = "exec-ed") -> Source:
-    """A source with every event type allowed, and the MITx organization known."""
-    ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-    source, _ = create_source(
-        session, slug, transformer="canonical", installed=INSTALLED, rate="50/second", burst=100
+ORGANIZATION_NAMES = {
+    "MITx": "Massachusetts Institute of Technology",
+    "HarvardX": "Harvard University",
+    "FlatironX": "Flatiron School",
+}
+"""The names the tests give the organizations they use most."""
+
+
+def bearer(api_key: str) -> dict[str, str]:
+    """The `Authorization` header for a key."""
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+def url_of(database: Database) -> str:
+    """The database URL, password included, for settings and the CLI."""
+    return database.url.render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (yet)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def make_organization(session: Session, key: str = "MITx", name: str | None = None) -> Organization:
+    """Organization `key`, created (or renamed) with `name`, by default its name in
+    `ORGANIZATION_NAMES`."""
+    return ensure_organization(session, key, name or ORGANIZATION_NAMES[key]).entity
+
+
+def make_source(
+    session: Session,
+    slug: str = "exec-ed",
+    *,
+    transformer: str = "canonical",
+    rate: str = "1000/second",
+    burst: int = 1000,
+    event_types: Sequence[str] | None = None,
+    codes: Mapping[str, str] | None = None,
+    installed: Collection[str] = INSTALLED,
+) -> tuple[Source, IssuedKey]:
+    """A source (every event type allowed unless `event_types` are given) and its first key;
+    `codes`: the source's own organization codes, each to the key of a known organization."""
+    source, key = create_source(
+        session,
+        slug,
+        transformer=transformer,
+        installed=installed,
+        rate=rate,
+        burst=burst,
+        event_types=event_types,
     )
-    return source
+    for code, organization_key in (codes or {}).items():
+        map_organization_code(session, slug, code, organization_key)
+    return source, key
+
+
+def make_admin_key(session: Session) -> IssuedKey:
+    """A new admin key."""
+    return issue_key(session)
 
 
 @contextmanager

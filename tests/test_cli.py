@@ -27,6 +27,7 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import is_up_to_date
 from catalog_gateway.settings import get_settings
 from catalog_gateway.sources.models import Source
+from tests.factories import free_port
 
 ENV_URL = "CATALOG_GATEWAY_DATABASE_URL"
 
@@ -474,17 +475,10 @@ def test_keys_revoke_of_an_unknown_key_fails(cli: Cli, key: str) -> None:
 # serve -------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_serve_migrates_then_answers_health_and_catalog_reads(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "catalog-gateway"
     assert script.exists(), f"console script not installed at {script}"
-    port = _free_port()
+    port = free_port()
     env = {
         name: value for name, value in os.environ.items() if not name.startswith("CATALOG_GATEWAY_")
     }

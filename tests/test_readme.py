@@ -8,10 +8,10 @@ The walk-through runs in a scratch directory that holds the clone's `.venv` and 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from catalog_gateway.cli import app
+from tests.factories import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -36,13 +37,6 @@ def marked_block(marker: str) -> str:
     )
     assert match is not None, f"README.md has no ```sh block marked <!-- {marker} -->"
     return match["body"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def clean_environment(home: Path, **extra: str) -> dict[str, str]:
@@ -125,11 +119,13 @@ def test_the_walk_through_runs_as_written(scratch: Path, served: int) -> None:
 
 
 def test_serve_says_where_to_go_next(scratch: Path, served: int) -> None:
-    said = (scratch / "serve.log").read_text()
+    """Off a terminal, as one JSON log line (at a terminal, as a few lines for people)."""
+    lines = [json.loads(line) for line in (scratch / "serve.log").read_text().splitlines()]
+    [serving] = [line for line in lines if line["event"] == "serving"]
 
-    assert f"API docs   http://127.0.0.1:{served}/docs" in said
-    assert f"console    http://127.0.0.1:{served}/console (log in with an admin key" in said
-    assert "the README's walk-through" in said
+    assert serving["api_docs"] == f"http://127.0.0.1:{served}/docs"
+    assert serving["console"] == f"http://127.0.0.1:{served}/console"
+    assert serving["first_admin_key"] == ".venv/bin/catalog-gateway keys create --admin"
 
 
 def test_every_administration_command_exists() -> None:

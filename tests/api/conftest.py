@@ -23,23 +23,24 @@ from catalog_gateway.catalog.courses import find_course, retire_course, upsert_c
 from catalog_gateway.catalog.degrees import find_degree, retire_degree, upsert_degree
 from catalog_gateway.catalog.inputs import CourseInput, CourseRunInput
 from catalog_gateway.catalog.instructors import upsert_instructor
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.catalog.runs import sync_seats, upsert_course_run
 from catalog_gateway.catalog.vocabulary import load_vocabulary
 from catalog_gateway.db.base import utcnow
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source, get_source
+from catalog_gateway.sources.service import get_source
 from tests.factories import (
-    INSTALLED,
     at,
     course_input,
     degree_input,
     instructor_input,
+    make_admin_key,
+    make_organization,
     make_source,
     organization,
     run_input,
     seat_input,
+    url_of,
 )
 from tests.factories import catalog as catalog_state
 
@@ -51,18 +52,13 @@ PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 SEAT_SKU = "8CF08E5"
 
 
-def database_url_of(database: Database) -> str:
-    """The URL the app should be configured with, password included."""
-    return database.url.render_as_string(hide_password=False)
-
-
 @pytest.fixture
 def make_client(database: Database) -> Iterator[ClientFactory]:
     """Build clients on the test database with other settings, e.g. `reads_require_key=True`."""
     clients: list[TestClient] = []
 
     def build(**settings: Any) -> TestClient:
-        app = create_app(Settings(database_url=database_url_of(database), **settings), database)
+        app = create_app(Settings(database_url=url_of(database), **settings), database)
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
@@ -125,16 +121,10 @@ def catalog(database: Database) -> Catalog:
     """
     with database.unit_of_work() as session:
         vocabulary = load_vocabulary(session)
-        exec_ed = make_source(session)
-        ensure_organization(session, "HarvardX", "Harvard University")
-        bootcamps, _ = create_source(
-            session,
-            "bootcamps",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="10/second",
-            burst=10,
-        )
+        make_organization(session, "MITx")
+        exec_ed, _ = make_source(session, "exec-ed", rate="50/second", burst=100)
+        make_organization(session, "HarvardX")
+        bootcamps, _ = make_source(session, "bootcamps", rate="10/second", burst=10)
         mitx = organization(session, exec_ed.id)
         harvardx = organization(session, bootcamps.id, "HarvardX")
 
@@ -212,7 +202,7 @@ def catalog(database: Database) -> Catalog:
             autumn = _autumn_run(seats=[seat_input("2100.00")])
             run = upsert_course_run(state, ds101, autumn, vocabulary).entity
             sync_seats(state, run, autumn.seats, vocabulary)
-        ensure_organization(session, "Wharton", "The Wharton School")
+        make_organization(session, "Wharton", "The Wharton School")
 
     return Catalog(ds101_uuid=ds101_uuid, instructor_uuid=instructor_uuid, cutoff=cutoff)
 
@@ -243,24 +233,12 @@ class Keys:
 def keys(database: Database) -> Keys:
     """A live key of source `marketing-site`, an admin key, and a revoked source key."""
     with database.unit_of_work() as session:
-        source, _ = create_source(
-            session,
-            "marketing-site",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="50/second",
-            burst=100,
-        )
+        source, _ = make_source(session, "marketing-site", rate="50/second", burst=100)
         live = issue_key(session, source=source)
-        admin = issue_key(session)
+        admin = make_admin_key(session)
         revoked = issue_key(session, source=source)
         revoke_key(session, revoked.id)
     return Keys(source=live.api_key, admin=admin.api_key, revoked=revoked.api_key)
-
-
-def bearer(api_key: str) -> dict[str, str]:
-    """The `Authorization` header for a key."""
-    return {"Authorization": f"Bearer {api_key}"}
 
 
 def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from catalog_gateway.api.app import create_app
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
-from tests.api.conftest import API, Catalog, ClientFactory, Keys, assert_problem, bearer
+from tests.api.conftest import API, Catalog, ClientFactory, Keys, assert_problem
+from tests.factories import bearer, url_of
 
 CATALOG_READS = [
     "/courses",
@@ -139,7 +140,7 @@ def unreachable_database(request: pytest.FixtureRequest, tmp_path: Path) -> Data
 def test_ready_answers_503_when_the_database_is_unreachable(
     unreachable_database: Database,
 ) -> None:
-    url = unreachable_database.url.render_as_string(hide_password=False)
+    url = url_of(unreachable_database)
     app = create_app(Settings(database_url=url), unreachable_database)
 
     with TestClient(app) as client:

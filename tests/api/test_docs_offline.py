@@ -23,7 +23,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sy
 from catalog_gateway.api.app import create_app
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
-from tests.api.conftest import ClientFactory, database_url_of
+from tests.api.conftest import ClientFactory
+from tests.factories import url_of
 from tests.gateway.conftest import served
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -146,7 +147,7 @@ def test_redoc_logo_is_served_where_the_bundle_asks_for_it(make_client: ClientFa
 
 def test_docs_pages_are_prefixed_with_the_root_path(database: Database) -> None:
     """Behind a proxy that serves the service under a prefix, every URL carries it."""
-    app = create_app(Settings(database_url=database_url_of(database)), database)
+    app = create_app(Settings(database_url=url_of(database)), database)
     with TestClient(app, root_path="/gateway") as client:
         swagger = client.get("/docs").text
         redoc = client.get("/redoc").text
@@ -200,7 +201,7 @@ def chromium() -> Iterator[Browser]:
 @pytest.fixture
 def live_url(database: Database) -> Iterator[str]:
     """The service on a real uvicorn server on the loopback interface."""
-    app: FastAPI = create_app(Settings(database_url=database_url_of(database)), database)
+    app: FastAPI = create_app(Settings(database_url=url_of(database)), database)
     with served(app) as url:
         yield url
 

@@ -41,6 +41,7 @@ from tests.factories import (
     at,
     course_input,
     degree_input,
+    make_organization,
     make_source,
     run_input,
     vocabulary,
@@ -117,8 +118,9 @@ def degree_slugs(
 def catalog(database: Database) -> Database:
     """exec-ed: MITx+A1..A4 and HarvardX+H1; bootcamps: MITx+B1, MITx+B2 (one run each)."""
     with database.unit_of_work() as session:
-        make_source(session, "exec-ed")
-        make_source(session, "bootcamps")
+        make_organization(session)
+        make_source(session, "exec-ed", rate="50/second", burst=100)
+        make_source(session, "bootcamps", rate="50/second", burst=100)
         ensure_organization(session, "HarvardX", "Harvard")
     add_courses(database, ["A1", "A2", "A3", "A4"])
     add_courses(database, ["H1"], organization="HarvardX")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 
 from catalog_gateway.catalog.changes import Action
 from catalog_gateway.catalog.reference import Subject
@@ -16,7 +16,7 @@ from catalog_gateway.catalog.subjects import create_subject, list_subjects, rena
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary, reference_key
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import ConflictError, ErrorCode, InvalidValueError, NotFoundError
-from tests.conftest import _empty
+from tests.conftest import subjects_put_back
 
 # ---------------------------------------------------------------------------------------------
 # Subjects are reference data: the `database` fixture does not empty them between tests, so each
@@ -27,14 +27,8 @@ from tests.conftest import _empty
 def subjects_restored(database: Database) -> Iterator[dict[str, str]]:
     """The subjects as the migration seeded them (slug → name); put back after the test (data
     rows first: a course may refer to a subject the test created)."""
-    with database.read() as session:
-        before = dict(session.execute(select(Subject.slug, Subject.name)).all())
-    yield before
-    _empty(database)
-    with database.writer.begin() as connection:
-        connection.execute(delete(Subject).where(Subject.slug.not_in(list(before))))
-        for slug, name in before.items():
-            connection.execute(update(Subject).where(Subject.slug == slug).values(name=name))
+    with subjects_put_back(database) as before:
+        yield before
 
 
 def subjects_now(database: Database) -> dict[str, str]:

@@ -50,6 +50,7 @@ from tests.factories import (
     course_input,
     degree_input,
     instructor_input,
+    make_organization,
     make_source,
     organization,
     run_input,
@@ -67,8 +68,9 @@ RUN_KEY = "course-v1:MITx+DS101+1T2027"
 def source(database: Database) -> str:
     """The exec-ed source and a second source, `bootcamps`; MITx is known."""
     with database.unit_of_work() as session:
-        make_source(session, SOURCE)
-        make_source(session, OTHER)
+        make_organization(session)
+        make_source(session, SOURCE, rate="50/second", burst=100)
+        make_source(session, OTHER, rate="50/second", burst=100)
     return SOURCE
 
 

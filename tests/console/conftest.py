@@ -19,13 +19,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.auth.keys import issue_key
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source, map_organization_code
-from tests.factories import INSTALLED
-from tests.gateway.conftest import bearer, url_of
+from tests.factories import bearer, make_admin_key, make_organization, make_source, url_of
 from tests.gateway.payloads import bootcamp_product_payload, envelope
 from tests.lobs.conftest import exec_ed_product
 
@@ -45,26 +41,13 @@ class ConsoleKeys:
 def console_keys(database: Database) -> ConsoleKeys:
     """Sources `exec-ed` (exec-ed-product-api, MIT → MITx) and `bootcamps` (canonical)."""
     with database.unit_of_work() as session:
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-        ensure_organization(session, "HarvardX", "Harvard University")
-        _, exec_ed = create_source(
-            session,
-            "exec-ed",
-            transformer="exec-ed-product-api",
-            installed=INSTALLED,
-            rate="1000/second",
-            burst=1000,
+        make_organization(session, "MITx")
+        make_organization(session, "HarvardX")
+        _, exec_ed = make_source(
+            session, "exec-ed", transformer="exec-ed-product-api", codes={"MIT": "MITx"}
         )
-        map_organization_code(session, "exec-ed", "MIT", "MITx")
-        _, bootcamps = create_source(
-            session,
-            "bootcamps",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="1000/second",
-            burst=1000,
-        )
-        admin = issue_key(session)
+        _, bootcamps = make_source(session, "bootcamps")
+        admin = make_admin_key(session)
     return ConsoleKeys(admin=admin.api_key, exec_ed=exec_ed.api_key, bootcamps=bootcamps.api_key)
 
 

@@ -13,7 +13,7 @@ from catalog_gateway.console import session
 from catalog_gateway.console.session import SESSION_COOKIE
 from catalog_gateway.db.engine import Database
 from tests.console.conftest import Browser, console_settings
-from tests.gateway.conftest import bearer
+from tests.factories import bearer
 
 PAGES = ["/", "/events", "/events/1", "/sources", "/catalog", "/catalog/degrees"]
 

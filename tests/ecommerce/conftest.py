@@ -12,13 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source
 from tests.ecommerce.server import Ecommerce, ServerProcess, start_server
-from tests.ecommerce.support import Gateway, url_of
-from tests.factories import INSTALLED
+from tests.ecommerce.support import Gateway
+from tests.factories import make_organization, make_source, url_of
 
 # Small on purpose: every failure test waits for the budget to run out.
 BUDGET_SECONDS = 3.0
@@ -62,15 +60,8 @@ def _clean_ecommerce(ecommerce: Ecommerce) -> None:
 def api_key(database: Database) -> str:
     """Source `exec-ed` (canonical transformer) and organization MITx; the source's key."""
     with database.unit_of_work() as session:
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-        _, issued = create_source(
-            session,
-            "exec-ed",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="1000/second",
-            burst=1000,
-        )
+        make_organization(session, "MITx")
+        _, issued = make_source(session, "exec-ed")
     return issued.api_key
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,11 @@ from typing import IO, Any
 
 import httpx
 
+from tests.factories import free_port
+
 CLI = str(Path(sys.executable).parent / "catalog-gateway")
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
-
-
-def free_port() -> int:
-    """A TCP port on the loopback interface that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

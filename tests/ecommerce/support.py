@@ -7,17 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from catalog_gateway.db.engine import Database
 from tests.ecommerce.payloads import COURSE_KEY
-
-
-def bearer(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}"}
-
-
-def url_of(database: Database) -> str:
-    """The database URL, password included, for settings and the CLI."""
-    return database.url.render_as_string(hide_password=False)
+from tests.factories import bearer
+from tests.factories import url_of as url_of  # still imported from here by some tests
 
 
 @dataclass

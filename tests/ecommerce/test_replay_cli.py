@@ -14,7 +14,8 @@ from catalog_gateway.settings import get_settings
 from tests.ecommerce.conftest import GatewayFactory
 from tests.ecommerce.payloads import RUN_KEYS, envelope, product_payload
 from tests.ecommerce.server import Ecommerce, by_class
-from tests.ecommerce.support import runs_by_key, url_of
+from tests.ecommerce.support import runs_by_key
+from tests.factories import url_of
 
 
 @pytest.fixture

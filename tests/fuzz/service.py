@@ -12,13 +12,10 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source, map_organization_code
 from tests.conftest import DATA_TABLES
-from tests.factories import INSTALLED
-from tests.gateway.conftest import url_of
+from tests.factories import make_organization, make_source, url_of
 
 SOURCE = "exec-ed"
 EVENTS = "/api/v1/events"
@@ -32,16 +29,10 @@ EXAMPLE_TABLES = [table for table in DATA_TABLES if table not in KEPT_TABLES]
 def exec_ed_client(database: Database) -> Iterator[tuple[TestClient, str]]:
     """A client of the service on `database`, and the API key of source `exec-ed`."""
     with database.unit_of_work() as session:
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-        _, issued = create_source(
-            session,
-            SOURCE,
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="100000/second",
-            burst=100_000,
+        make_organization(session, "MITx")
+        _, issued = make_source(
+            session, SOURCE, rate="100000/second", burst=100_000, codes={"MIT": "MITx"}
         )
-        map_organization_code(session, SOURCE, "MIT", "MITx")
     settings = Settings(
         database_url=url_of(database),
         redis_url=None,

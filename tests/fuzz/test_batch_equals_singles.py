@@ -46,8 +46,8 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.gateway.engine import application_order
+from tests.factories import bearer
 from tests.fuzz.service import BATCH, EVENTS, exec_ed_client, property_settings, reset_examples
-from tests.gateway.conftest import bearer
 from tests.gateway.payloads import (
     course_payload,
     envelope,

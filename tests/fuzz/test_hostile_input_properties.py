@@ -54,6 +54,7 @@ from sqlalchemy import func, select
 from catalog_gateway.catalog.models import Course, CourseRun, Degree, Instructor, Seat
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
+from tests.factories import bearer
 from tests.fuzz.answers import (
     FINAL,
     PROBLEM_JSON,
@@ -63,7 +64,6 @@ from tests.fuzz.answers import (
     assert_problem_names_a_place,
 )
 from tests.fuzz.service import BATCH, EVENTS, exec_ed_client, property_settings, reset_examples
-from tests.gateway.conftest import bearer
 from tests.gateway.payloads import (
     course_payload,
     instructor_payload,

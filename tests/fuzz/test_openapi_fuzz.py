@@ -46,19 +46,16 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source, map_organization_code
-from tests.factories import INSTALLED
+from tests.factories import bearer, make_organization, make_source
 from tests.fuzz.answers import (
     PROBLEM_JSON,
     assert_batch_answer,
     assert_event_answer,
     assert_problem_names_a_place,
 )
-from tests.gateway.conftest import bearer
 from tests.gateway.payloads import COURSE_KEY, RUN_KEYS, envelope, occurred, product_payload
 
 # Examples per operation for the generated phases; the whole file stays well under a minute.
@@ -182,24 +179,11 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     database = Database(url)
     upgrade(database)
     with database.unit_of_work() as session:
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-        _, issued = create_source(
-            session,
-            SOURCE_SLUG,
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="100000/second",
-            burst=100_000,
+        make_organization(session, "MITx")
+        _, issued = make_source(
+            session, SOURCE_SLUG, rate="100000/second", burst=100_000, codes={"MIT": "MITx"}
         )
-        map_organization_code(session, SOURCE_SLUG, "MIT", "MITx")
-        _, throttled = create_source(
-            session,
-            "throttled",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="1/hour",
-            burst=1,
-        )
+        _, throttled = make_source(session, "throttled", rate="1/hour", burst=1)
     app = create_app(_settings(url), database)
     with TestClient(app) as client:
         product = client.post(

@@ -33,13 +33,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source, map_organization_code
-from tests.factories import INSTALLED
-from tests.gateway.conftest import bearer
+from tests.factories import bearer, make_organization, make_source
 from tests.gateway.payloads import (
     course_payload,
     envelope,
@@ -249,16 +246,10 @@ def fresh_service(tmp_path_factory: pytest.TempPathFactory) -> ServiceFactory:
         url = f"sqlite:///{path}"
         database = Database(url)
         with database.unit_of_work() as session:
-            ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-            _, issued = create_source(
-                session,
-                SOURCE,
-                transformer="canonical",
-                installed=INSTALLED,
-                rate="100000/second",
-                burst=100_000,
+            make_organization(session, "MITx")
+            _, issued = make_source(
+                session, SOURCE, rate="100000/second", burst=100_000, codes={"MIT": "MITx"}
             )
-            map_organization_code(session, SOURCE, "MIT", "MITx")
         app = create_app(Settings(database_url=url), database)
         try:
             with TestClient(app) as client:

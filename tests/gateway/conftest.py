@@ -7,7 +7,6 @@ their keys, an admin key, and (for concurrency) the app served by a real uvicorn
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,28 +24,22 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.auth.keys import issue_key
 from catalog_gateway.bootstrap import bootstrap
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.cli import app as cli
 from catalog_gateway.db.engine import Database
 from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import Settings, get_settings
-from catalog_gateway.sources.service import create_source, map_organization_code
-from tests.factories import INSTALLED
+from tests.factories import (
+    bearer,
+    free_port,
+    make_admin_key,
+    make_organization,
+    make_source,
+    url_of,
+)
 from tests.gateway.payloads import COURSE_KEY
 
 PROBLEM_JSON = "application/problem+json"
-
-
-def bearer(api_key: str) -> dict[str, str]:
-    """The `Authorization` header for a key."""
-    return {"Authorization": f"Bearer {api_key}"}
-
-
-def url_of(database: Database) -> str:
-    """The database URL, password included, for settings and the CLI."""
-    return database.url.render_as_string(hide_password=False)
 
 
 @dataclass(frozen=True)
@@ -137,26 +130,11 @@ class Api:
 def keys(database: Database) -> Keys:
     """Sources `exec-ed` (MIT → MITx) and `bootcamps`, each with a key, and an admin key."""
     with database.unit_of_work() as session:
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-        ensure_organization(session, "HarvardX", "Harvard University")
-        _, exec_ed = create_source(
-            session,
-            "exec-ed",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="1000/second",
-            burst=1000,
-        )
-        map_organization_code(session, "exec-ed", "MIT", "MITx")
-        _, bootcamps = create_source(
-            session,
-            "bootcamps",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="1000/second",
-            burst=1000,
-        )
-        admin = issue_key(session)
+        make_organization(session, "MITx")
+        make_organization(session, "HarvardX")
+        _, exec_ed = make_source(session, "exec-ed", codes={"MIT": "MITx"})
+        _, bootcamps = make_source(session, "bootcamps")
+        admin = make_admin_key(session)
     return Keys(exec_ed=exec_ed.api_key, bootcamps=bootcamps.api_key, admin=admin.api_key)
 
 
@@ -173,17 +151,10 @@ def api(app: FastAPI, database: Database, keys: Keys) -> Iterator[Api]:
         yield Api(client=client, database=database, keys=keys)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def served(app: FastAPI) -> Iterator[str]:
     """Serve `app` with a real uvicorn server in a background thread; its base URL."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from catalog_gateway.catalog.models import Course, CourseRun, Degree, Instructor
 from catalog_gateway.events.models import EventRecord
+from tests.factories import bearer
 from tests.gateway.conftest import PROBLEM_JSON, Api
 from tests.gateway.payloads import (
     COURSE_KEY,
@@ -209,7 +210,7 @@ def test_malformed_json_batch_is_400(api: Api) -> None:
     response = api.client.post(
         "/api/v1/events/batch",
         content=b'{"events": [',
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {api.keys.exec_ed}"},
+        headers={"Content-Type": "application/json", **bearer(api.keys.exec_ed)},
     )
 
     assert response.status_code == 400

@@ -13,7 +13,8 @@ from catalog_gateway.api.app import create_app
 from catalog_gateway.catalog.models import Course, CourseRun, Instructor, Seat
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import Settings
-from tests.gateway.conftest import Api, bearer, served, url_of
+from tests.factories import bearer, url_of
+from tests.gateway.conftest import Api, served
 from tests.gateway.payloads import COURSE_KEY, RUN_KEYS, envelope, occurred, product_payload
 
 

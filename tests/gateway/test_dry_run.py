@@ -11,6 +11,7 @@ from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.types import EventType
 from catalog_gateway.transformers.base import TransformResult
 from catalog_gateway.transformers.canonical import CanonicalTransformer
+from tests.factories import bearer
 from tests.gateway.conftest import Api
 from tests.gateway.payloads import (
     CONTRACT_ORDER,
@@ -72,7 +73,7 @@ def test_a_dry_run_batch_plans_each_event_and_writes_nothing(api: Api) -> None:
         "/api/v1/events/batch",
         json={"events": events},
         params={"dry_run": "true"},
-        headers={"Authorization": f"Bearer {api.keys.exec_ed}"},
+        headers=bearer(api.keys.exec_ed),
     )
 
     assert response.status_code == 200, response.text
@@ -125,7 +126,7 @@ def test_a_dry_run_batch_says_which_event_would_be_stale(api: Api) -> None:
         "/api/v1/events/batch",
         json={"events": events},
         params={"dry_run": "true"},
-        headers={"Authorization": f"Bearer {api.keys.exec_ed}"},
+        headers=bearer(api.keys.exec_ed),
     )
 
     assert response.status_code == 200, response.text
@@ -170,7 +171,7 @@ def dry_run_batch(api: Api, events: list[dict[str, Any]]) -> list[dict[str, Any]
         "/api/v1/events/batch",
         json={"events": events},
         params={"dry_run": "true"},
-        headers={"Authorization": f"Bearer {api.keys.exec_ed}"},
+        headers=bearer(api.keys.exec_ed),
     )
     assert response.status_code == 200, response.text
     results: list[dict[str, Any]] = response.json()["results"]

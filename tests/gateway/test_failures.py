@@ -24,7 +24,8 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import Settings
 from tests.ecommerce.server import Ecommerce, start_server
-from tests.gateway.conftest import Api, Keys, url_of
+from tests.factories import url_of
+from tests.gateway.conftest import Api, Keys
 from tests.gateway.payloads import (
     CONTRACT_ORDER,
     COURSE_KEY,

@@ -9,9 +9,9 @@ import pytest
 from catalog_gateway.auth.keys import issue_key, revoke_key
 from catalog_gateway.catalog.models import Course, CourseRun, Instructor, Seat
 from catalog_gateway.events.models import EventRecord
-from catalog_gateway.sources.service import create_source, get_source
-from tests.factories import INSTALLED
-from tests.gateway.conftest import PROBLEM_JSON, Api, bearer
+from catalog_gateway.sources.service import get_source
+from tests.factories import bearer, make_source
+from tests.gateway.conftest import Api
 from tests.gateway.payloads import (
     bootcamp_product_payload,
     course_payload,
@@ -20,6 +20,7 @@ from tests.gateway.payloads import (
     product_payload,
     run_payload,
 )
+from tests.protection.conftest import assert_problem
 
 
 def _invalid_product() -> dict[str, Any]:
@@ -190,22 +191,10 @@ def test_degree_whose_slug_another_source_owns_is_not_owner(
 # --- keys -------------------------------------------------------------------------------
 
 
-def _assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"] == "about:blank"
-    assert body["title"]
-    assert body["detail"]
-    return body
-
-
 def test_event_without_a_key_is_401(api: Api) -> None:
     response = api.client.post("/api/v1/events", json=envelope("e-1", product_payload()))
 
-    _assert_problem(response, 401, "unauthorized")
+    assert_problem(response, 401, "unauthorized")
     assert response.headers["www-authenticate"] == "Bearer"
     assert api.count(EventRecord) == 0
 
@@ -223,7 +212,7 @@ def test_event_with_a_garbage_or_revoked_key_is_401(api: Api, kind: str) -> None
         "/api/v1/events", json=envelope("e-1", product_payload()), headers=bearer(key)
     )
 
-    _assert_problem(response, 401, "unauthorized")
+    assert_problem(response, 401, "unauthorized")
     assert api.count(EventRecord) == 0
     assert api.count(Course) == 0
 
@@ -231,20 +220,14 @@ def test_event_with_a_garbage_or_revoked_key_is_401(api: Api, kind: str) -> None
 def test_admin_key_cannot_post_events(api: Api) -> None:
     response = api.send(envelope("e-1", product_payload()), key=api.keys.admin)
 
-    _assert_problem(response, 403, "forbidden")
+    assert_problem(response, 403, "forbidden")
     assert api.count(Course) == 0
 
 
 def test_event_type_not_allowed_for_the_source_is_403(api: Api) -> None:
     with api.database.unit_of_work() as session:
-        _, issued = create_source(
-            session,
-            "course-only",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="100/second",
-            burst=100,
-            event_types=["course.upsert"],
+        _, issued = make_source(
+            session, "course-only", rate="100/second", burst=100, event_types=["course.upsert"]
         )
 
     refused = api.send(envelope("c-1", product_payload(organization="MITx")), key=issued.api_key)
@@ -276,7 +259,7 @@ def test_malformed_json_is_400(api: Api) -> None:
         headers={"Content-Type": "application/json", **bearer(api.keys.exec_ed)},
     )
 
-    _assert_problem(response, 400, "malformed_json")
+    assert_problem(response, 400, "malformed_json")
     assert api.count(EventRecord) == 0
 
 
@@ -300,7 +283,7 @@ def test_invalid_envelope_is_400_with_a_pointer_to_the_field(
 
     response = api.send(event)
 
-    body = _assert_problem(response, 400, "invalid_envelope")
+    body = assert_problem(response, 400, "invalid_envelope")
     assert [error["path"] for error in body["errors"]] == [f"/{field}"]
     assert all(error["message"] for error in body["errors"])
     assert api.count(EventRecord) == 0
@@ -319,7 +302,7 @@ def test_envelope_with_128_character_event_id_is_accepted(api: Api) -> None:
 def test_envelope_missing_fields_lists_each_of_them(api: Api) -> None:
     response = api.send({"event_type": "product.upsert"})
 
-    body = _assert_problem(response, 400, "invalid_envelope")
+    body = assert_problem(response, 400, "invalid_envelope")
     assert sorted(error["path"] for error in body["errors"]) == [
         "/event_id",
         "/occurred_at",

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 
 from catalog_gateway.api.app import create_app
 from catalog_gateway.catalog.models import Course, CourseRun, Instructor
@@ -25,8 +25,9 @@ from catalog_gateway.catalog.reference import Subject
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
 from catalog_gateway.sources.models import SourceValueAlias
-from tests.conftest import _empty
-from tests.gateway.conftest import Api, Cli, Keys, url_of
+from tests.conftest import subjects_put_back
+from tests.factories import url_of
+from tests.gateway.conftest import Api, Cli, Keys
 from tests.gateway.payloads import (
     bootcamp_product_payload,
     envelope,
@@ -57,14 +58,8 @@ def unknown_subject_message(source: str, shown: str) -> str:
 def subjects_restored(database: Database) -> Iterator[dict[str, str]]:
     """Subjects are reference data, not emptied between tests: put them back as the migration
     seeded them (after the data rows, which may refer to a subject a test created)."""
-    with database.read() as session:
-        before = dict(session.execute(select(Subject.slug, Subject.name)).all())
-    yield before
-    _empty(database)
-    with database.writer.begin() as connection:
-        connection.execute(delete(Subject).where(Subject.slug.not_in(list(before))))
-        for slug, name in before.items():
-            connection.execute(update(Subject).where(Subject.slug == slug).values(name=name))
+    with subjects_put_back(database) as before:
+        yield before
 
 
 @pytest.fixture

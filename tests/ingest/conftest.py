@@ -21,14 +21,12 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.cli import app as cli_app
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source, map_organization_code
-from tests.factories import INSTALLED
-from tests.gateway.conftest import served, url_of
+from tests.factories import make_organization, make_source, url_of
+from tests.gateway.conftest import served
 from tests.gateway.payloads import product_payload
 
 SOURCES = {"exec-ed": ("1000/second", 1000), "trickle": ("4/second", 4)}
@@ -112,21 +110,11 @@ def source_keys(database: Database) -> dict[str, str]:
     """Sources `exec-ed`, `trickle` (MIT → MITx) and `bootcamps`, and their keys."""
     keys = {}
     with database.unit_of_work() as session:
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
+        make_organization(session, "MITx")
         for slug, (rate, burst) in SOURCES.items():
-            _, key = create_source(
-                session, slug, transformer="canonical", installed=INSTALLED, rate=rate, burst=burst
-            )
-            map_organization_code(session, slug, "MIT", "MITx")
+            _, key = make_source(session, slug, rate=rate, burst=burst, codes={"MIT": "MITx"})
             keys[slug] = key.api_key
-        _, key = create_source(
-            session,
-            "bootcamps",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="1000/second",
-            burst=1000,
-        )
+        _, key = make_source(session, "bootcamps")
         keys["bootcamps"] = key.api_key
     return keys
 

@@ -19,14 +19,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.types import EventType
 from catalog_gateway.ingest.readers import detect_format, read_records
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source, map_organization_code
-from tests.factories import INSTALLED
-from tests.gateway.conftest import bearer, url_of
+from tests.factories import bearer, make_organization, make_source, url_of
 from tests.gateway.payloads import envelope
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lobs"
@@ -122,35 +119,18 @@ def lob_keys(database: Database) -> LobKeys:
     """Sources `exec-ed`, `discovery` and `degrees` with their transformers, organizations and
     codes."""
     with database.unit_of_work() as session:
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-        ensure_organization(session, "HarvardX", "Harvard University")
-        _, exec_ed = create_source(
+        make_organization(session, "MITx")
+        make_organization(session, "HarvardX")
+        _, exec_ed = make_source(
             session,
             "exec-ed",
             transformer="exec-ed-product-api",
-            installed=INSTALLED,
-            rate="1000/second",
-            burst=1000,
+            codes={"MIT": "MITx", "HARVARD": "HarvardX"},
         )
-        map_organization_code(session, "exec-ed", "MIT", "MITx")
-        map_organization_code(session, "exec-ed", "HARVARD", "HarvardX")
-        _, discovery = create_source(
-            session,
-            "discovery",
-            transformer="discovery-csv",
-            installed=INSTALLED,
-            rate="1000/second",
-            burst=1000,
+        _, discovery = make_source(
+            session, "discovery", transformer="discovery-csv", codes={"MIT": "MITx"}
         )
-        map_organization_code(session, "discovery", "MIT", "MITx")
-        _, degrees = create_source(
-            session,
-            "degrees",
-            transformer="degree-csv",
-            installed=INSTALLED,
-            rate="1000/second",
-            burst=1000,
-        )
+        _, degrees = make_source(session, "degrees", transformer="degree-csv")
     return LobKeys(exec_ed=exec_ed.api_key, discovery=discovery.api_key, degrees=degrees.api_key)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from catalog_gateway.events.types import EventType
+from tests.factories import bearer
 from tests.lobs.conftest import LobApi, source_payloads
 
 EXAMPLES = Path(__file__).parent.parent.parent / "examples"
@@ -29,7 +30,7 @@ def test_every_example_file_applies_through_its_transformer(lob_api: LobApi) -> 
     assert sorted(lob_api.courses()) == ["HarvardX+CS50P", "HarvardX+LE", "MITx+DSL", "MITx+PM101"]
     degree = lob_api.client.get(
         "/api/v1/degrees/masters-business-analytics-mit",
-        headers={"Authorization": f"Bearer {keys.degrees}"},
+        headers=bearer(keys.degrees),
     )
     assert degree.status_code == 200, degree.text
     assert degree.json()["courses"] == ["MITx+PM101", "MITx+DSL"]

@@ -15,17 +15,16 @@ import httpx
 import pytest
 from click.testing import Result
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from catalog_gateway.api.app import create_app
 from catalog_gateway.catalog.models import Course, CourseRun
-from catalog_gateway.catalog.reference import Subject
 from catalog_gateway.cli import app as cli
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings, get_settings
-from tests.conftest import _empty
-from tests.gateway.conftest import url_of
+from tests.conftest import subjects_put_back
+from tests.factories import url_of
 from tests.lobs.conftest import LobApi, LobKeys, discovery_payloads, exec_ed_product
 
 COURSE_KEY = "MITx+DSL"
@@ -35,14 +34,8 @@ COURSE_KEY = "MITx+DSL"
 def subjects_restored(database: Database) -> Iterator[None]:
     """Subjects are reference data, not emptied between tests: put them back as they were
     (after the data rows, which may refer to a subject a test created)."""
-    with database.read() as session:
-        before = dict(session.execute(select(Subject.slug, Subject.name)).all())
-    yield
-    _empty(database)
-    with database.writer.begin() as connection:
-        connection.execute(delete(Subject).where(Subject.slug.not_in(list(before))))
-        for slug, name in before.items():
-            connection.execute(update(Subject).where(Subject.slug == slug).values(name=name))
+    with subjects_put_back(database):
+        yield
 
 
 @pytest.fixture

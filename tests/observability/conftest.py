@@ -16,9 +16,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.auth.keys import issue_key
 from catalog_gateway.db.engine import Database
 from catalog_gateway.observability.metrics import render_metrics, use_registry
+from tests.factories import make_admin_key
 from tests.protection.conftest import settings_for
 
 ClientFactory = Callable[..., TestClient]
@@ -55,7 +55,7 @@ def make_client(database: Database) -> Iterator[ClientFactory]:
 def admin_key(database: Database) -> str:
     """An admin API key."""
     with database.unit_of_work() as session:
-        return issue_key(session).api_key
+        return make_admin_key(session).api_key
 
 
 class Samples:

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from catalog_gateway.db.engine import Database
 from catalog_gateway.observability.logging import REDACTED, configure_logging
-from tests.gateway.conftest import bearer
+from tests.factories import bearer
 from tests.observability.conftest import ClientFactory, log_lines
 from tests.protection.conftest import add_source, fresh_window, instructor_event, post_event
 

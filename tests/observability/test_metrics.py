@@ -21,7 +21,7 @@ from catalog_gateway.connectors.breaker import Breaker
 from catalog_gateway.connectors.ecommerce import EcommerceClient, EcommerceError
 from catalog_gateway.db.engine import Database
 from catalog_gateway.observability.metrics import throttled_by_source
-from tests.gateway.conftest import bearer
+from tests.factories import bearer
 from tests.observability.conftest import ClientFactory, Samples, current_samples, scrape
 from tests.protection.conftest import add_source, fresh_window, instructor_event, post_event
 
@@ -265,4 +265,4 @@ def test_metrics_require_an_admin_key_when_configured(
     assert anonymous.headers["WWW-Authenticate"] == "Bearer"
     assert (as_source.status_code, as_source.json()["code"]) == (403, "forbidden")
     assert as_admin.status_code == 200
-    assert isinstance(scrape(client, Authorization=f"Bearer {admin_key}"), Samples)
+    assert isinstance(scrape(client, **bearer(admin_key)), Samples)

@@ -23,7 +23,7 @@ import pytest
 
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
-from tests.gateway.conftest import _free_port, bearer
+from tests.factories import bearer, free_port, url_of
 from tests.observability.conftest import Samples
 from tests.protection.conftest import add_source, instructor_event
 from tests.protection.test_redis_shared_limits import CLI, _stop, _wait_until_up, two_servers
@@ -49,7 +49,7 @@ def _environment(database: Database, **variables: str) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("CATALOG_GATEWAY_") and name != "PROMETHEUS_MULTIPROC_DIR"
     }
-    env["CATALOG_GATEWAY_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
+    env["CATALOG_GATEWAY_DATABASE_URL"] = url_of(database)
     return env | variables
 
 
@@ -109,7 +109,7 @@ def test_serve_with_two_workers_counts_every_event_whichever_worker_answers(
     key = add_source(shared_database, "exec-ed")
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     with log.open("wb") as output:

@@ -19,13 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source, map_organization_code
-from tests.factories import INSTALLED
-from tests.gateway.conftest import PROBLEM_JSON, bearer, url_of
+from tests.factories import bearer, make_organization, make_source, url_of
+from tests.gateway.conftest import PROBLEM_JSON
 
 AppFactory = Callable[..., FastAPI]
 ClientFactory = Callable[..., TestClient]
@@ -76,18 +74,11 @@ def add_source(
 ) -> str:
     """A canonical-transformer source that calls MITx `MIT`; its API key."""
     with database.unit_of_work() as session:
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-        ensure_organization(session, "HarvardX", "Harvard University")
-        _, key = create_source(
-            session,
-            slug,
-            transformer="canonical",
-            installed=INSTALLED,
-            rate=rate,
-            burst=burst,
-            event_types=events,
+        make_organization(session, "MITx")
+        make_organization(session, "HarvardX")
+        _, key = make_source(
+            session, slug, rate=rate, burst=burst, event_types=events, codes={"MIT": "MITx"}
         )
-        map_organization_code(session, slug, "MIT", "MITx")
     return key.api_key
 
 

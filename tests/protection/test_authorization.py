@@ -30,7 +30,7 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import Settings, get_settings
 from catalog_gateway.sources.service import get_source, update_source
-from tests.gateway.conftest import bearer, url_of
+from tests.factories import bearer, url_of
 from tests.gateway.payloads import (
     COURSE_KEY,
     envelope,

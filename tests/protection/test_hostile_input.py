@@ -31,14 +31,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.auth.keys import issue_key
 from catalog_gateway.catalog.models import Course, CourseRun, Instructor, Seat
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import Settings, get_settings
-from catalog_gateway.sources.service import create_source
-from tests.gateway.conftest import Api, Keys, bearer, url_of
+from tests.factories import bearer, make_admin_key, make_organization, make_source, url_of
+from tests.gateway.conftest import Api, Keys
 from tests.gateway.payloads import (
     COURSE_KEY,
     envelope,
@@ -64,7 +62,7 @@ def keys(database: Database) -> Keys:
     exec_ed = add_source(database, "exec-ed")
     bootcamps = add_source(database, "bootcamps")
     with database.unit_of_work() as session:
-        admin = issue_key(session).api_key
+        admin = make_admin_key(session).api_key
     return Keys(exec_ed=exec_ed, bootcamps=bootcamps, admin=admin)
 
 
@@ -914,15 +912,8 @@ def mapped_source(
     monkeypatch.setenv("CATALOG_GATEWAY_MAPPINGS_DIR", str(directory))
     get_settings.cache_clear()
     with database.unit_of_work() as session:
-        ensure_organization(session, "FlatironX", "Flatiron School")
-        _, key = create_source(
-            session,
-            "bootcamps",
-            transformer="bootcamps",
-            installed=["bootcamps"],
-            rate="1000/second",
-            burst=1000,
-        )
+        make_organization(session, "FlatironX")
+        _, key = make_source(session, "bootcamps", transformer="bootcamps", installed=["bootcamps"])
     settings = Settings(database_url=url_of(database), mappings_dir=directory, redis_url=None)
     with TestClient(create_app(settings, database)) as client:
         yield client, key.api_key

@@ -24,7 +24,8 @@ from fastapi.testclient import TestClient
 from catalog_gateway.catalog.models import Course, Instructor
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
-from tests.gateway.conftest import bearer, served
+from tests.factories import bearer
+from tests.gateway.conftest import served
 from tests.gateway.payloads import course_payload, envelope, product_payload
 from tests.protection.conftest import (
     AppFactory,

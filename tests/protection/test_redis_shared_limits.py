@@ -30,7 +30,7 @@ import redis
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
 from tests.conftest import IN_CI
-from tests.gateway.conftest import _free_port, bearer
+from tests.factories import bearer, free_port, url_of
 from tests.protection.conftest import add_source, instructor_event, policy_of, state_of
 
 REDIS_URL = os.environ.get("CATALOG_GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -84,7 +84,7 @@ def database_file(tmp_path: Path) -> Iterator[Database]:
 
 def _start(workdir: Path, name: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """`catalog-gateway serve` in a process of its own, logging to `workdir/name.log`."""
-    port = _free_port()
+    port = free_port()
     with (workdir / f"{name}.log").open("wb") as log:
         process = subprocess.Popen(
             [CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -121,7 +121,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log_path: Path) -
 
 def _server_env(database: Database, redis_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_GATEWAY_")}
-    env["CATALOG_GATEWAY_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
+    env["CATALOG_GATEWAY_DATABASE_URL"] = url_of(database)
     if redis_url is not None:
         env["CATALOG_GATEWAY_REDIS_URL"] = redis_url
     return env

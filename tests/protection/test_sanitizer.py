@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from catalog_gateway.db.engine import Database
 from catalog_gateway.gateway.sanitize import clean_html
-from tests.gateway.conftest import bearer
+from tests.factories import bearer
 from tests.gateway.payloads import COURSE_KEY, envelope, product_payload
 from tests.protection.conftest import ClientFactory, add_source, post_event
 

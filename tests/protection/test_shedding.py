@@ -26,7 +26,8 @@ from catalog_gateway.api.protection import WriteGate
 from catalog_gateway.catalog.models import Course
 from catalog_gateway.db.engine import Database
 from catalog_gateway.gateway import plans
-from tests.gateway.conftest import bearer, served
+from tests.factories import bearer
+from tests.gateway.conftest import served
 from tests.gateway.payloads import COURSE_KEY, course_payload, envelope, product_payload
 from tests.protection.conftest import (
     AppFactory,

@@ -21,7 +21,7 @@ from catalog_gateway.catalog.models import Course, Instructor
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.sources.service import update_source
-from tests.gateway.conftest import bearer
+from tests.factories import bearer
 from tests.gateway.payloads import COURSE_KEY, envelope, product_payload
 from tests.protection.conftest import (
     ClientFactory,

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from catalog_gateway.events.types import EventType
 from catalog_gateway.transformers.base import TransformResult
 from catalog_gateway.transformers.mapping import MappingTransformer, parse_mapping
+from tests.factories import bearer
 
 
 def mapping(yaml_text: str, *, file: str = "test.yaml") -> MappingTransformer:
@@ -59,7 +60,7 @@ def post_event(
         "occurred_at": "2026-11-28T10:00:00Z",
         "payload": payload,
     }
-    return client.post("/api/v1/events", json=event, headers={"Authorization": f"Bearer {api_key}"})
+    return client.post("/api/v1/events", json=event, headers=bearer(api_key))
 
 
 def sample_cohort(**changes: Any) -> dict[str, Any]:

@@ -11,16 +11,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.cli import app
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import get_settings
-from catalog_gateway.sources.service import create_source, map_organization_code
 from catalog_gateway.transformers.registry import TransformerRegistry
-from tests.factories import INSTALLED
+from tests.factories import make_organization, make_source, url_of
 from tests.transformers.conftest import BOOTCAMPS_MAPPING
 
 BOOTCAMP = {
@@ -57,7 +55,7 @@ def missing_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 @pytest.fixture
 def catalog(database: Database, monkeypatch: pytest.MonkeyPatch) -> str:
     """The test database as the configured one; its URL as `check` shows it."""
-    use_database(monkeypatch, database.url.render_as_string(hide_password=False))
+    use_database(monkeypatch, url_of(database))
     return database.url.render_as_string(hide_password=True)
 
 
@@ -235,16 +233,8 @@ END_BEFORE_START = (
 def bootcamps_source(database: Database) -> str:
     """A source that calls organization FX by its own code FlatironX."""
     with database.unit_of_work() as session:
-        ensure_organization(session, "FX", "Flatiron School")
-        create_source(
-            session,
-            "bootcamps-lob",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="5/second",
-            burst=5,
-        )
-        map_organization_code(session, "bootcamps-lob", "FlatironX", "FX")
+        make_organization(session, "FX", "Flatiron School")
+        make_source(session, "bootcamps-lob", rate="5/second", burst=5, codes={"FlatironX": "FX"})
     return "bootcamps-lob"
 
 
@@ -312,14 +302,7 @@ def test_check_as_a_source_applies_ownership(
     tmp_path: Path, database: Database, catalog: str, bootcamps_source: str
 ) -> None:
     with database.unit_of_work() as session:
-        create_source(
-            session,
-            "other-lob",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="5/second",
-            burst=5,
-        )
+        make_source(session, "other-lob", rate="5/second", burst=5)
     gateway = EventGateway(database, transformers=TransformerRegistry())
     course = {"external_id": "o-1", "organization": "FX", "number": "DS", "title": "Theirs"}
     sent = gateway.handle(
@@ -347,16 +330,10 @@ def test_check_as_a_source_alone_uses_its_transformer_and_event_types(
     tmp_path: Path, database: Database, catalog: str
 ) -> None:
     with database.unit_of_work() as session:
-        create_source(
-            session,
-            "retire-only",
-            transformer="canonical",
-            installed=INSTALLED,
-            rate="5/second",
-            burst=5,
-            event_types=["product.retire"],
+        make_source(
+            session, "retire-only", rate="5/second", burst=5, event_types=["product.retire"]
         )
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
+        make_organization(session, "MITx")
     course = {"external_id": "c-1", "organization": "MITx", "number": "DS101", "title": "DS"}
     sample = write(tmp_path / "sample.json", {"course": course | {"course_type": "audit"}})
     result = run("transformers", "check", str(sample), "--source", "retire-only")

@@ -9,14 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.events.types import EventType
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source
 from catalog_gateway.transformers.builtin import degree_csv
 from catalog_gateway.transformers.mapping import MappingTransformer
-from tests.factories import INSTALLED
+from tests.factories import make_organization, make_source, url_of
 from tests.transformers.support import post_event
 
 
@@ -118,17 +116,9 @@ def test_a_degree_is_retired_in_the_canonical_shape(transformer: MappingTransfor
 def degrees_client(database: Database) -> Iterator[tuple[TestClient, str]]:
     """The service, with a `degrees` source whose transformer is `degree-csv`."""
     with database.unit_of_work() as session:
-        ensure_organization(session, "MITx", "Massachusetts Institute of Technology")
-        _, key = create_source(
-            session,
-            "degrees",
-            transformer="degree-csv",
-            installed=INSTALLED,
-            rate="1000/second",
-            burst=1000,
-        )
-    url = database.url.render_as_string(hide_password=False)
-    with TestClient(create_app(Settings(database_url=url), database)) as client:
+        make_organization(session, "MITx")
+        _, key = make_source(session, "degrees", transformer="degree-csv")
+    with TestClient(create_app(Settings(database_url=url_of(database)), database)) as client:
         yield client, key.api_key
 
 

@@ -10,10 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
-from catalog_gateway.sources.service import create_source
+from tests.factories import make_organization, make_source, url_of
 from tests.transformers.conftest import BOOTCAMPS_MAPPING
 from tests.transformers.support import post_event, sample_cohort
 
@@ -22,17 +21,9 @@ from tests.transformers.support import post_event, sample_cohort
 def bootcamps(mappings_dir: Path, database: Database) -> Iterator[tuple[TestClient, str]]:
     (mappings_dir / "bootcamps.yaml").write_text(BOOTCAMPS_MAPPING)
     with database.unit_of_work() as session:
-        ensure_organization(session, "FlatironX", "Flatiron School")
-        _, key = create_source(
-            session,
-            "bootcamps",
-            transformer="bootcamps",
-            installed=["bootcamps"],
-            rate="1000/second",
-            burst=1000,
-        )
-    url = database.url.render_as_string(hide_password=False)
-    settings = Settings(database_url=url, mappings_dir=mappings_dir)
+        make_organization(session, "FlatironX")
+        _, key = make_source(session, "bootcamps", transformer="bootcamps", installed=["bootcamps"])
+    settings = Settings(database_url=url_of(database), mappings_dir=mappings_dir)
     with TestClient(create_app(settings, database)) as client:
         yield client, key.api_key
 

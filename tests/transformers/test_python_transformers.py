@@ -8,7 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalog_gateway.api.app import create_app
-from catalog_gateway.catalog.organizations import ensure_organization
 from catalog_gateway.db.engine import Database
 from catalog_gateway.errors import ErrorCode, InvalidValueError, NotFoundError
 from catalog_gateway.events.results import EventIssue
@@ -18,7 +17,7 @@ from catalog_gateway.sources.service import create_source
 from catalog_gateway.transformers import registry
 from catalog_gateway.transformers.base import Provenance, Transformer, TransformResult
 from catalog_gateway.transformers.canonical import CanonicalTransformer
-from tests.factories import INSTALLED
+from tests.factories import INSTALLED, make_organization, make_source, url_of
 from tests.transformers.support import post_event, sample_cohort
 
 
@@ -121,8 +120,8 @@ def bootcamp_client(
     }
     monkeypatch.setattr(registry.TransformerRegistry, "get", lambda _self, name: transformers[name])
     with database.unit_of_work() as session:
-        ensure_organization(session, "FlatironX", "Flatiron School")
-        _, bootcamps = create_source(
+        make_organization(session, "FlatironX")
+        _, bootcamps = make_source(
             session,
             "bootcamps",
             transformer="bootcamps",
@@ -130,7 +129,7 @@ def bootcamp_client(
             rate="50/second",
             burst=10,
         )
-        _, exploding = create_source(
+        _, exploding = make_source(
             session,
             "exploding",
             transformer="exploding",
@@ -138,8 +137,7 @@ def bootcamp_client(
             rate="50/second",
             burst=10,
         )
-    url = database.url.render_as_string(hide_password=False)
-    client = TestClient(create_app(Settings(database_url=url), database))
+    client = TestClient(create_app(Settings(database_url=url_of(database)), database))
     keys = {"bootcamps": bootcamps.api_key, "exploding": exploding.api_key}
     return client, keys
 

@@ -39,6 +39,9 @@ DATA_TABLES = [
     if table.name not in REFERENCE_TABLES
 ]
 
+# Fixtures shared across folders: the browser tests' Chromium.
+pytest_plugins = ["tests.browser"]
+
 
 def _libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -8,7 +8,6 @@ The pages don't depend on the database backend, so they run on SQLite only.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 
 from catalog_gateway.api.app import create_app
 from catalog_gateway.db.engine import Database
@@ -27,18 +26,6 @@ from tests.api.conftest import ClientFactory
 from tests.factories import url_of
 from tests.gateway.conftest import served
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # A cold Chromium parses 1.5 MB of Swagger UI on a 2-core machine running other tests.
 RENDER_TIMEOUT_MS = 20_000
 # A URL with a scheme or protocol-relative: another origin, or the same one named absolutely.
@@ -182,20 +169,6 @@ def test_docs_routes_stay_out_of_the_openapi_document(make_client: ClientFactory
 
 
 # The pages in a browser without internet -----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Headless Chromium from Debian's package; Playwright never downloads a browser here."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: `make browser` installs Debian's chromium package"
-        if IN_CI:
-            pytest.fail(message + " (required when CI=true)")
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

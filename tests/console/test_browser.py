@@ -10,14 +10,13 @@ browser's side; every page's queries run on both backends in test_pages.py.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from catalog_gateway.api.app import create_app
 from catalog_gateway.db.engine import Database
@@ -32,19 +31,7 @@ from tests.ecommerce.conftest import ecommerce_server
 from tests.ecommerce.server import Ecommerce, ServerProcess
 from tests.gateway.conftest import bearer, served
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BAD_CARD_URL = "aHR0cHM6Ly9pbWFnZXM*invalid"
 # A course description with a script, which the gateway removes (an `html_sanitized` warning).
 SCRIPTED_DESCRIPTION = "<p>Ship code every week.</p><script>track()</script>"
@@ -52,20 +39,6 @@ SCRIPTED_DESCRIPTION = "<p>Ship code every week.</p><script>track()</script>"
 ODD_ID = "dsl/50%?off#now"
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Headless Chromium from Debian's package; Playwright never downloads a browser here."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: `make browser` installs Debian's chromium package"
-        if IN_CI:
-            pytest.fail(message + " (required when CI=true)")
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from fastapi.testclient import TestClient
 from catalog_gateway.api.app import create_app
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
+from tests.ecommerce.conftest import ecommerce_server  # noqa: F401 (a fixture, for `ecommerce`)
+from tests.ecommerce.server import Ecommerce, ServerProcess
 from tests.factories import bearer, make_admin_key, make_organization, make_source, url_of
 from tests.gateway.payloads import bootcamp_product_payload, envelope
 from tests.lobs.conftest import exec_ed_product
@@ -148,3 +150,14 @@ def degree_event(event_id: str) -> dict[str, Any]:
         "courses": ["HarvardX+CODE100"],
     }
     return envelope(event_id, {"degree": degree}, "degree.upsert")
+
+
+@pytest.fixture
+def ecommerce(request: pytest.FixtureRequest) -> Ecommerce:
+    """The reference ecommerce server (the ecommerce tests' process), with no faults and no
+    products."""
+    process: ServerProcess = request.getfixturevalue("ecommerce_server")
+    server = Ecommerce(process.url, process.data_path)
+    server.clear_faults()
+    server.clear_products()
+    return server

@@ -31,13 +31,10 @@ from catalog_gateway.sources.models import Source
 from tests.console import test_pending_prices
 from tests.console.conftest import Browser, bootcamp_event
 from tests.console.test_find import answer_of
-from tests.ecommerce import conftest as ecommerce_conftest
 from tests.ecommerce.server import Ecommerce
 from tests.gateway.payloads import occurred
 
 # The service publishing to the reference ecommerce server, as the pending prices tests run it.
-ecommerce_server = ecommerce_conftest.ecommerce_server
-ecommerce = test_pending_prices.ecommerce
 console_app = test_pending_prices.console_app
 
 RUN_KEY = "course-v1:HarvardX+CODE200+2T2027"

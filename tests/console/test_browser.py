@@ -27,8 +27,7 @@ from tests.console.conftest import (
     degree_event,
     exec_ed_event,
 )
-from tests.ecommerce.conftest import ecommerce_server
-from tests.ecommerce.server import Ecommerce, ServerProcess
+from tests.ecommerce.server import Ecommerce
 from tests.gateway.conftest import bearer, served
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
@@ -39,17 +38,6 @@ SCRIPTED_DESCRIPTION = "<p>Ship code every week.</p><script>track()</script>"
 ODD_ID = "dsl/50%?off#now"
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def ecommerce(request: pytest.FixtureRequest) -> Ecommerce:
-    """The reference ecommerce server (the ecommerce tests' process), with no faults and no
-    products."""
-    process: ServerProcess = request.getfixturevalue(ecommerce_server.__name__)
-    server = Ecommerce(process.url, process.data_path)
-    server.clear_faults()
-    server.clear_products()
-    return server
 
 
 @pytest.fixture

@@ -13,24 +13,13 @@ from catalog_gateway.api.app import create_app
 from catalog_gateway.db.engine import Database
 from tests.console.conftest import Browser, ConsoleKeys, bootcamp_event, console_settings
 from tests.console.test_pages import cells
-from tests.ecommerce.conftest import ecommerce_server
-from tests.ecommerce.server import Ecommerce, ServerProcess
+from tests.ecommerce.server import Ecommerce
 from tests.gateway.payloads import occurred
 
 RUN_KEY = "course-v1:HarvardX+CODE100+2T2027"
 RUN = f'data-run="{RUN_KEY}"'
 NEW_PRICE = "12500.00"
 BADGE_TITLE = 'title="ecommerce has not accepted it yet: send the event again or replay it"'
-
-
-@pytest.fixture
-def ecommerce(request: pytest.FixtureRequest) -> Ecommerce:
-    """The reference ecommerce server, with no faults and no products."""
-    process: ServerProcess = request.getfixturevalue(ecommerce_server.__name__)
-    server = Ecommerce(process.url, process.data_path)
-    server.clear_faults()
-    server.clear_products()
-    return server
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ First bench/profile.py runs in its own process (CPU ms per event, in process, on
 Then every HTTP scenario runs against `catalog-gateway serve` started here in its own process,
 on a fresh database (SQLite, then PostgreSQL when reachable), and is measured in the same run
 as a control endpoint that only parses a body of the same size (the HTTP stack's ceiling on
-this machine). The load generator (aiohttp) runs on the same machine and competes for its
+this machine). Then two processes on one PostgreSQL database and one Redis (scale-out), when
+both are reachable. The load generator (aiohttp) runs on the same machine and competes for its
 cores: figures are for the pair, not the server alone. The last line printed is one
 `RESULT key=value ...` line (see docs/performance.md).
 """
@@ -34,6 +35,8 @@ from typing import Any
 import aiohttp
 import httpx
 import psycopg
+import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 CLI = str(Path(sys.executable).parent / "catalog-gateway")
 PROFILE = Path(__file__).with_name("profile.py")
@@ -45,6 +48,10 @@ EPOCH = datetime(2026, 11, 28, 10, tzinfo=UTC)
 POSTGRES_SERVER = os.environ.get(
     "CATALOG_GATEWAY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+REDIS_SERVER = os.environ.get("CATALOG_GATEWAY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+FLOOD_LIMIT = 100  # events/s of the flooding source
+FLOOD_OFFERED = 2000  # events/s it sends
+LAG_METRIC = "catalog_gateway_event_loop_lag_seconds"
 
 
 @dataclass
@@ -92,9 +99,12 @@ def run_cli(env: dict[str, str], *args: str) -> str:
 
 
 class Server:
-    """`catalog-gateway serve` on a fresh database, with two sources."""
+    """`catalog-gateway serve` on a fresh database, with two sources; or, given `peer`, another
+    process on the peer's database (and settings, and sources)."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(
+        self, database_url: str, *, env: dict[str, str] | None = None, peer: Server | None = None
+    ) -> None:
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -102,12 +112,18 @@ class Server:
             "CATALOG_GATEWAY_BENCH_CONTROL": "true",
             "CATALOG_GATEWAY_READ_RATE": "100000/second",
             "CATALOG_GATEWAY_READ_BURST": "100000",
+            **(env or {}),
         }
         self.url = f"http://127.0.0.1:{self.port}"
-        run_cli(self.env, "db", "upgrade")
-        run_cli(self.env, "organizations", "create", "MITx", "--name", "MIT")
-        self.key = self._source("bench", "1000000/second", 1000000)
-        self.flood_key = self._source("flood", "100/second", 100)
+        if peer is None:
+            # Unique slugs: rate-limit counts kept in a shared Redis never meet an earlier run's.
+            suffix = uuid.uuid4().hex[:6]
+            run_cli(self.env, "db", "upgrade")
+            run_cli(self.env, "organizations", "create", "MITx", "--name", "MIT")
+            self.key = self._source(f"bench-{suffix}", "1000000/second", 1000000)
+            self.flood_key = self._source(f"flood-{suffix}", f"{FLOOD_LIMIT}/second", FLOOD_LIMIT)
+        else:
+            self.key, self.flood_key = peer.key, peer.flood_key
         self.process = subprocess.Popen(
             [CLI, "serve", "--port", str(self.port)],
             env={**self.env, "PYTHONUNBUFFERED": "1"},
@@ -254,16 +270,17 @@ async def closed_loop(
     return sample
 
 
-async def product_upserts(server: Server, seconds: float, name: str) -> Sample:
-    """New products and updates of earlier ones, mixed (every 3rd event is an update)."""
-    headers = {"Authorization": f"Bearer {server.key}"}
+async def product_upserts(server: Server | list[Server], seconds: float, name: str) -> Sample:
+    """New products and updates of earlier ones, mixed (every 3rd event is an update); with
+    several servers, each event goes to the next one in turn."""
+    servers = server if isinstance(server, list) else [server]
+    headers = {"Authorization": f"Bearer {servers[0].key}"}
     offset = int(time.time() * 1000) % 10**7
 
     async def send(client: aiohttp.ClientSession, i: int) -> tuple[int, int]:
         n, revision = (offset + i // 3, i) if i % 3 == 2 else (offset + i, 0)
-        status, _ = await post(
-            client, server.url + "/api/v1/events", envelope(n, revision), headers
-        )
+        url = servers[i % len(servers)].url + "/api/v1/events"
+        status, _ = await post(client, url, envelope(n, revision), headers)
         return status, 1
 
     return await closed_loop(Sample(name), seconds, send)
@@ -339,10 +356,14 @@ async def reads(server: Server, seconds: float, name: str) -> Sample:
     return await closed_loop(Sample(name), seconds, send, concurrency=1)
 
 
-async def flood(server: Server, seconds: float, offered_rate: int) -> tuple[Sample, Sample]:
-    """One source limited to 100/s sent `offered_rate` events/s, while a client reads."""
+async def flood(
+    servers: list[Server], seconds: float, offered_rate: int, name: str = "flood"
+) -> tuple[Sample, Sample]:
+    """One source limited to FLOOD_LIMIT/s sent `offered_rate` events/s (spread evenly over
+    `servers`, as a load balancer would), while a client reads from the first."""
+    server = servers[0]
     headers = {"Authorization": f"Bearer {server.flood_key}"}
-    sample = Sample("flood (100/s limit)")
+    sample = Sample(f"{name} ({FLOOD_LIMIT}/s limit)")
     connector = aiohttp.TCPConnector(limit=256)
     async with aiohttp.ClientSession(connector=connector) as client:
         body = json.dumps(envelope(5_000_000)).encode()
@@ -350,7 +371,8 @@ async def flood(server: Server, seconds: float, offered_rate: int) -> tuple[Samp
         async def one(i: int) -> None:
             started = time.perf_counter()
             data = body.replace(b'"event_id": "ev-', f'"event_id": "fl-{i}-'.encode(), 1)
-            status, _ = await post(client, server.url + "/api/v1/events", data, headers)
+            url = servers[i % len(servers)].url + "/api/v1/events"
+            status, _ = await post(client, url, data, headers)
             sample.record(status, (time.perf_counter() - started) * 1000)
 
         async def offer() -> None:
@@ -369,6 +391,41 @@ async def flood(server: Server, seconds: float, offered_rate: int) -> tuple[Samp
         await offer()
         read_sample = await reader
     return sample, read_sample
+
+
+# --- the server's own figures ------------------------------------------------------------
+
+
+def lag_buckets(server: Server) -> dict[float, float]:
+    """The server's event-loop lag histogram now: upper bound (s) → cumulative count."""
+    text = httpx.get(server.url + "/metrics", timeout=10).text
+    return {
+        float(sample.labels["le"]): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == LAG_METRIC
+        for sample in family.samples
+        if sample.name == LAG_METRIC + "_bucket"
+    }
+
+
+def lag_p99_ms(before: dict[float, float], after: dict[float, float]) -> float | None:
+    """The 99th percentile of the lag samples taken between two readings, interpolated within
+    its bucket as Prometheus' `histogram_quantile` does; None without samples."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = counts[-1] if counts else 0.0
+    if total <= 0:
+        return None
+    rank = 0.99 * total
+    lower, below = 0.0, 0.0
+    for bound, cumulative in zip(bounds, counts, strict=True):
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return lower * 1000
+            share = (rank - below) / (cumulative - below) if cumulative > below else 1.0
+            return (lower + (bound - lower) * share) * 1000
+        lower, below = bound, cumulative
+    return None
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -425,6 +482,56 @@ async def postgres_scenarios(seconds: float) -> list[Sample]:
         drop()
 
 
+def redis_reachable() -> str | None:
+    """None when the bench Redis answers, else why not."""
+    try:
+        client = redis.Redis.from_url(REDIS_SERVER, socket_connect_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except redis.RedisError as error:
+        return f"Redis is unreachable at {REDIS_SERVER}: {error}"
+    return None
+
+
+@dataclass
+class Scaleout:
+    """Two processes on one PostgreSQL database and one Redis."""
+
+    upserts: Sample
+    flood: Sample
+
+
+async def scaleout_scenarios(seconds: float, flood_seconds: float) -> Scaleout | None:
+    """product.upsert through two server processes, each event to the next in turn (a
+    load balancer), and one source flooding both; None (and why, on stderr) without
+    PostgreSQL or Redis."""
+    postgres = postgres_database()
+    problem = postgres if isinstance(postgres, str) else redis_reachable()
+    if problem is not None:
+        print(f"scale-out scenarios not run: {problem}", file=sys.stderr)
+        if not isinstance(postgres, str):
+            postgres[1]()
+        return None
+    url, drop = postgres
+    try:
+        first = Server(url, env={"CATALOG_GATEWAY_REDIS_URL": REDIS_SERVER})
+        second = None
+        try:
+            second = Server(url, env={"CATALOG_GATEWAY_REDIS_URL": REDIS_SERVER}, peer=first)
+            pair = [first, second]
+            upserts = progress(await product_upserts(pair, seconds, "product.upsert (2 processes)"))
+            flooded, _reads = await flood(pair, flood_seconds, FLOOD_OFFERED, "flood (2 processes)")
+            return Scaleout(upserts, progress(flooded))
+        finally:
+            first.stop()
+            if second is not None:
+                second.stop()
+    finally:
+        drop()
+
+
 def progress(sample: Sample) -> Sample:
     """Report a finished scenario on stderr (the table comes at the end, on stdout)."""
     print(f"  {sample.name}: {sample.rate:.1f}/s over {sample.seconds:.1f} s", file=sys.stderr)
@@ -460,15 +567,19 @@ async def main(quick: bool) -> None:
             dry = progress(await dry_runs(server, seconds))
             unchanged = progress(await unchanged_resends(server, seconds))
             idle = progress(await reads(server, flood_seconds, "reads, idle"))
-            rss_before = server.rss_mb()
-            flooded, during = await flood(server, flood_seconds, 2000)
-            rss_after = server.rss_mb()
+            rss_before, lag_before = server.rss_mb(), lag_buckets(server)
+            flooded, during = await flood([server], flood_seconds, FLOOD_OFFERED)
+            rss_after, lag_after = server.rss_mb(), lag_buckets(server)
         finally:
             server.stop()
     rows += [control_sample, single, batch, dry, unchanged, idle, flooded, during]
     on_postgres = await postgres_scenarios(seconds)
     rows += on_postgres
     pg_single, pg_batch = on_postgres or (None, None)
+    scaleout = await scaleout_scenarios(seconds, flood_seconds)
+    if scaleout is not None:
+        rows += [scaleout.upserts, scaleout.flood]
+    flood_lag = lag_p99_ms(lag_before, lag_after)
 
     if profile_table:
         print(profile_table + "\n")
@@ -480,26 +591,36 @@ async def main(quick: bool) -> None:
     for sample in rows:
         print(row(sample))
     accepted = flooded.statuses.get(200, 0) / flooded.seconds
+    scaleout_fields = "scaleout_eps=na scaleout_ratio=na scaleout_limit_ratio=na"
+    if scaleout is not None:
+        across = scaleout.flood.statuses.get(200, 0) / scaleout.flood.seconds / FLOOD_LIMIT
+        versus = f"{scaleout.upserts.rate / pg_single.rate:.2f}" if pg_single else "na"
+        scaleout_fields = (
+            f"scaleout_eps={scaleout.upserts.rate:.1f} scaleout_ratio={versus} "
+            f"scaleout_limit_ratio={across:.3f}"
+        )
     five_xx = sum(c for s, c in flooded.statuses.items() if s >= 500)
     five_xx += sum(c for s, c in during.statuses.items() if s >= 500)
     idle_p99 = idle.percentile(99) or 1e-9
     print(
-        f"flood: offered 2000/s for {flood_seconds:.0f} s, accepted {accepted:.1f}/s, "
+        f"flood: offered {FLOOD_OFFERED}/s for {flood_seconds:.0f} s, accepted {accepted:.1f}/s, "
         f"429 p99 {flooded.percentile(99, 429):.1f} ms, reads p99 {during.percentile(99):.1f} ms "
-        f"(idle {idle.percentile(99):.1f} ms), RSS {rss_before:.1f} → {rss_after:.1f} MB"
+        f"(idle {idle.percentile(99):.1f} ms), RSS {rss_before:.1f} → {rss_after:.1f} MB, "
+        f"event-loop lag p99 {'na' if flood_lag is None else f'{flood_lag:.1f}'} ms"
     )
     print(
         "RESULT "
         f"product_upsert_eps={single.rate:.1f} control_rps={control_sample.rate:.1f} "
         f"ratio={single.rate / control_sample.rate:.3f} p99_ms={single.percentile(99):.1f} "
         f"batch_eps={batch.rate:.1f} dry_run_eps={dry.rate:.1f} "
-        f"flood_accepted_ratio={accepted / 100:.3f} "
+        f"flood_accepted_ratio={accepted / FLOOD_LIMIT:.3f} "
         f"flood_429_p99_ms={flooded.percentile(99, 429):.1f} "
         f"read_p99_ratio={during.percentile(99) / idle_p99:.2f} flood_5xx={five_xx} "
         f"rss_growth_mb={rss_after - rss_before:.1f} "
         + " ".join(f"{key}={value}" for key, value in cpu_ms.items())
         + f" pg_upsert_eps={rate(pg_single)} pg_batch_eps={rate(pg_batch)} "
-        f"unchanged_eps={unchanged.rate:.1f}"
+        f"unchanged_eps={unchanged.rate:.1f} {scaleout_fields} "
+        f"loop_lag_p99_ms={'na' if flood_lag is None else f'{flood_lag:.1f}'}"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -102,7 +103,28 @@ class Settings(BaseSettings):
         "map-value` or `subjects create` takes effect within this time.",
     )
     max_in_flight_writes: int = Field(
-        default=16, ge=1, description="Event requests one process works on at once."
+        default=64,
+        ge=1,
+        description="Event requests one process holds at once (being prepared, queued for the "
+        "writer lane, or being written); more wait `overload_wait_seconds`, then 503.",
+    )
+    cpu_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Threads that transform and prepare events, per process (default: the "
+        "cores); never more than the cores, or they starve the event loop.",
+    )
+    writers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Writer threads of the writer lane, per process (default: 1 on SQLite, "
+        "which writes through one connection; 2 on PostgreSQL).",
+    )
+    group_commit_max_events: int = Field(
+        default=200,
+        ge=1,
+        description="The most events the writer lane commits in one transaction (a batch "
+        "larger than that is committed alone).",
     )
     overload_wait_seconds: float = Field(
         default=0.5,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -346,3 +347,21 @@ def _record(source_id: int, event_id: str, status: str, received_at: datetime) -
         occurred_at=received_at,
         received_at=received_at,
     )
+
+
+def test_the_dashboard_shows_this_process_event_loop_lag(admin: Browser) -> None:
+    deadline = time.monotonic() + 5
+    page = admin.get("/").text
+    while "No sample yet" in page and time.monotonic() < deadline:
+        time.sleep(0.05)
+        page = admin.get("/").text
+
+    card = re.search(r'<div class="card" id="loop-lag">(.*?)</div>', page, re.S)
+    assert card, page
+    text = " ".join(re.sub(r"<[^>]+>", " ", card.group(1)).split())
+    assert re.fullmatch(
+        r"Event-loop lag [\d.]+ ms p99 Last minute: median [\d.]+ ms, at most [\d.]+ ms\. "
+        r"(Requests are looked at as they arrive\.|Every answer, a read or a 429, waits this "
+        r"long before it is looked at\.) As seen by this server process\.",
+        text,
+    ), text

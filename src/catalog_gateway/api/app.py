@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,7 +22,9 @@ from catalog_gateway.auth.cache import PrincipalCache
 from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.console import mount_console
 from catalog_gateway.db.engine import Database
+from catalog_gateway.gateway.intake import EventIntake
 from catalog_gateway.observability.logging import configure_logging
+from catalog_gateway.observability.loop_lag import LoopLagMonitor
 from catalog_gateway.observability.metrics import process_stopped
 from catalog_gateway.settings import Settings
 from catalog_gateway.throttling.limiter import RateLimiter
@@ -33,9 +36,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = services.settings
     configure_logging(settings.log_level, settings.log_format)
 
+    intake = EventIntake(
+        cpu_workers=settings.cpu_workers,
+        writers=settings.writers or (1 if services.database.is_sqlite else 2),
+        max_group_events=settings.group_commit_max_events,
+    )
+    loop_lag = LoopLagMonitor()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        intake.lane.start()
+        sampling = asyncio.create_task(loop_lag.run(), name="loop-lag")
         yield
+        sampling.cancel()
+        intake.close()
         services.close()
         process_stopped()
 
@@ -53,6 +67,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.gateway = services.gateway
     app.state.principals = PrincipalCache(settings.auth_cache_seconds)
     app.state.limiter = RateLimiter(settings.redis_url)
+    app.state.intake = intake
+    app.state.loop_lag = loop_lag
     app.state.write_gate = WriteGate(settings.max_in_flight_writes, settings.overload_wait_seconds)
     app.add_middleware(EarlyEventThrottle)
     app.add_middleware(RateLimitHeaders)

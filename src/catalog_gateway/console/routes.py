@@ -37,6 +37,7 @@ from catalog_gateway.events.results import EventStatus
 from catalog_gateway.events.types import EventType
 from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.observability.logging import log_answer
+from catalog_gateway.observability.loop_lag import LoopLagMonitor
 from catalog_gateway.observability.metrics import observe_answer, throttled_by_source
 from catalog_gateway.sources.service import get_source
 
@@ -63,6 +64,11 @@ def _database(request: Request) -> Database:
 def _gateway(request: Request) -> EventGateway:
     gateway: EventGateway = request.app.state.gateway
     return gateway
+
+
+def _loop_lag(request: Request) -> LoopLagMonitor:
+    monitor: LoopLagMonitor = request.app.state.loop_lag
+    return monitor
 
 
 def _redirect(request: Request, path: str) -> RedirectResponse:
@@ -124,6 +130,7 @@ def dashboard(request: Request, _admin: LoggedIn) -> Response:
             "minutes": CHART_MINUTES,
             "waiting": waiting,
             "downstream": pages.downstream_state(_gateway(request)),
+            "loop_lag": _loop_lag(request).summary(),
         },
         section="dashboard",
     )

@@ -21,6 +21,11 @@ Events are applied dependency-first (DESIGN §4): instructors, then courses and 
 runs, then degrees, then retirements; within a group, and so always for one product, in the
 order given. Validation runs inside the transaction that writes, so what it checked is what is
 written, and an event sees what the events before it wrote.
+
+The work comes in three stages, which the HTTP path runs on different threads (`gateway.lane`):
+`prepare` (screen and transform: CPU only, no database), `commit` (the transaction; the writer
+lane, which commits the sets of several requests of one source together, see `commit_together`)
+and `finish` (the external steps of the events that need them, after the commit).
 """
 
 from __future__ import annotations
@@ -108,7 +113,61 @@ def apply_events(
     """
     if dry_run:
         return [Handled(gateway.dry_run(source, envelope)) for envelope in envelopes]
-    return _EventSet(gateway, source, envelopes, policy).run()
+    (committed,) = commit_together([prepare_events(gateway, source, envelopes, policy)])
+    return committed.finish()
+
+
+def prepare_events(
+    gateway: EventGateway,
+    source: SourceProfile,
+    envelopes: list[Envelope],
+    policy: ErrorPolicy = ErrorPolicy.INDEPENDENT,
+) -> EventSet:
+    """The events screened and transformed, ready to commit (`commit_together`)."""
+    events = EventSet(gateway, source, envelopes, policy)
+    events.prepare()
+    return events
+
+
+class Committed:
+    """One prepared set's share of a committed set: its events' answers once `finish`ed."""
+
+    def __init__(self, events: EventSet, indexes: range) -> None:
+        self._events = events
+        self._indexes = indexes
+
+    @property
+    def calls_out(self) -> bool:
+        """True when some of its events still have external steps to run (`finish` does)."""
+        return any(
+            event.external and event.index in self._indexes for event in self._events.committed
+        )
+
+    def finish(self) -> list[Handled]:
+        """Run the external steps of its committed events that need them, then answer each of
+        its events, in the order they were sent."""
+        indexes = self._indexes
+        self._events.finish([e for e in self._events.committed if e.index in indexes])
+        return [self._events.handled[i] for i in indexes]
+
+
+def commit_together(sets: list[EventSet]) -> list[Committed]:
+    """Commit prepared sets; those of one source whose events stand alone (`independent`) share
+    one transaction. Returns each set's share, in the order given."""
+    shares: list[Committed | None] = [None] * len(sets)
+    together: dict[int, list[int]] = {}
+    for position, events in enumerate(sets):
+        if events.independent and events.events:
+            together.setdefault(events.source.id, []).append(position)
+        else:  # all_or_nothing (its own transaction), or nothing to run
+            events.commit()
+            shares[position] = Committed(events, range(len(events.envelopes)))
+    for positions in together.values():
+        merged, ranges = EventSet.merged([sets[p] for p in positions])
+        merged.commit()
+        for position, indexes in zip(positions, ranges, strict=True):
+            shares[position] = Committed(merged, indexes)
+    return [share for share in shares if share is not None]
 
 
 @dataclass(slots=True)
@@ -155,8 +214,9 @@ class _Outcome:
     ran: list[_Event] = field(default_factory=list)  # all_or_nothing: what ran before it
 
 
-class _EventSet:
-    """The events of one request, applied under one policy."""
+class EventSet:
+    """The events of one request (or, merged, of several requests of one source), applied under
+    one policy."""
 
     def __init__(
         self,
@@ -164,6 +224,8 @@ class _EventSet:
         source: SourceProfile,
         envelopes: list[Envelope],
         policy: ErrorPolicy,
+        *,
+        references: References | None = None,
     ) -> None:
         self.gateway = gateway
         self.source = source
@@ -176,16 +238,48 @@ class _EventSet:
         self.entries: list[log.Entry] = []  # the event-log records to store
         self.seen: dict[str, _Event] = {}  # the events run so far in the transaction, by id
         # Read before any transaction opens; the request's events all resolve against it.
-        self.references: References = gateway.references(source.id)
+        self.references: References = references or gateway.references(source.id)
+        self.events: list[_Event] = []  # the events to run, in application order
+        self.committed: list[_Event] = []  # the events of transactions that committed
 
-    def run(self) -> list[Handled]:
-        events = self._screen()
-        if events is not None and events:
-            if self.independent:
-                self._apply_independent(events)
-            else:
-                self._apply_all_or_nothing(events)
-        return [self.handled[i] for i in range(len(self.envelopes))]
+    @classmethod
+    def merged(cls, sets: list[EventSet]) -> tuple[EventSet, list[range]]:
+        """One set of the prepared `independent` sets of one source, and where each one's
+        events are in it."""
+        first = sets[0]
+        merged = cls(first.gateway, first.source, [], first.policy, references=first.references)
+        ranges = []
+        for events in sets:
+            offset = len(merged.envelopes)
+            merged.envelopes.extend(events.envelopes)
+            merged.handled.update({offset + i: h for i, h in events.handled.items()})
+            for event in events.events:
+                event.index += offset
+                merged.events.append(event)
+            ranges.append(range(offset, len(merged.envelopes)))
+        merged.events.sort(key=lambda e: (APPLICATION_GROUP[e.envelope.event_type], e.index))
+        return merged, ranges
+
+    def prepare(self) -> None:
+        """Screen and transform every event: CPU work only, no catalog and no transaction."""
+        self.events = self._screen() or []
+        for event in self.events:
+            event.transformed = self.gateway.transform(self.source, event.envelope, self.references)
+
+    def commit(self) -> None:
+        """Run the prepared events' transaction(s); their answers, but for the external steps
+        of those that need them, are then known (`finish`)."""
+        if not self.events:
+            return
+        if self.independent:
+            self._apply_independent(self.events)
+        else:
+            self._apply_all_or_nothing(self.events)
+
+    def finish(self, committed: list[_Event]) -> None:
+        """Answer `committed` (events of this set whose transaction committed), running the
+        external steps and publication of those that need them."""
+        self._after_commit(committed)
 
     def _screen(self) -> list[_Event] | None:
         """The events to run, in application order, after answering those refused before they
@@ -209,7 +303,7 @@ class _EventSet:
     def _apply_independent(self, events: list[_Event]) -> None:
         outcome = self._transaction(events)
         if outcome.committed:
-            self._after_commit(events)
+            self.committed.extend(events)
         elif len(events) > 1:  # the database failed: find which event it fails on
             for event in events:
                 self._apply_independent([event])
@@ -219,7 +313,7 @@ class _EventSet:
     def _apply_all_or_nothing(self, events: list[_Event]) -> None:
         outcome = self._transaction(events)
         if outcome.committed:
-            self._after_commit(events)
+            self.committed.extend(events)
             return
         culprit = outcome.culprit or self._database_failure_refusal(events)
         assert culprit.answer is not None

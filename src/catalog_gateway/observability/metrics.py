@@ -44,6 +44,8 @@ _BREAKER_VALUES = {"closed": 0.0, "half-open": 0.5, "open": 1.0}
 
 _STEP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_LAG_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+_GROUP_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
 class GatewayMetrics:
@@ -103,6 +105,25 @@ class GatewayMetrics:
             "Time to answer HTTP requests, by method, route template and status.",
             ["method", "route", "status"],
             buckets=_HTTP_BUCKETS,
+            registry=registry,
+        )
+        self.loop_lag = Histogram(
+            "catalog_gateway_event_loop_lag_seconds",
+            "How late the event loop ran a timer (sampled every 25 ms): time a request waits "
+            "before the process even looks at it.",
+            buckets=_LAG_BUCKETS,
+            registry=registry,
+        )
+        self.group_requests = Histogram(
+            "catalog_gateway_group_commit_requests",
+            "Requests whose events the writer lane committed together, per group.",
+            buckets=_GROUP_BUCKETS,
+            registry=registry,
+        )
+        self.group_events = Histogram(
+            "catalog_gateway_group_commit_events",
+            "Events the writer lane committed together, per group.",
+            buckets=_GROUP_BUCKETS,
             registry=registry,
         )
 
@@ -170,6 +191,17 @@ def in_flight(kind: str) -> Iterator[None]:
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """Time one HTTP answer."""
     _current.http_duration.labels(method, route, str(status)).observe(seconds)
+
+
+def observe_loop_lag(seconds: float) -> None:
+    """How late one timer of the event loop fired."""
+    _current.loop_lag.observe(seconds)
+
+
+def observe_group_commit(requests: int, events: int) -> None:
+    """One group the writer lane committed: how many requests, and events, it held."""
+    _current.group_requests.observe(requests)
+    _current.group_events.observe(events)
 
 
 def throttled_by_source() -> dict[str, float]:

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
@@ -38,7 +37,8 @@ from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.payloads import payload_schema
 from catalog_gateway.events.results import EventAnswer, EventIssue, EventStatus, refusal
 from catalog_gateway.events.types import EventType
-from catalog_gateway.gateway.engine import ErrorPolicy, apply_events
+from catalog_gateway.gateway.engine import ErrorPolicy, EventSet, apply_events, prepare_events
+from catalog_gateway.gateway.intake import EventIntake
 from catalog_gateway.gateway.schema_errors import field_errors
 from catalog_gateway.gateway.service import EventGateway, Handled, SourceProfile
 from catalog_gateway.observability.logging import log_answer
@@ -84,16 +84,33 @@ async def post_event(
         body = await read_json(request, settings.max_body_bytes, settings)
         body.refuse_bad_text()
         envelope = _envelope(body.document, _clock(settings))
-        handled = await run_in_threadpool(_handle, gateway, caller, envelope, dry_run)
+        intake = _intake(request)
+        prepared = await intake.prepare(_prepare, gateway, caller, [envelope], dry_run)
+        (handled,) = prepared if isinstance(prepared, list) else await intake.apply(prepared)
     headers = {REPLAYED_HEADER: "true"} if handled.replayed else None
     answer = _as_sent(handled)
     _report(answer)
     return _answer_response(answer, headers)
 
 
-def _handle(gateway: EventGateway, caller: Principal, envelope: Envelope, dry_run: bool) -> Handled:
-    """One trip to the thread pool for the whole event (each trip costs under load)."""
-    return gateway.handle(_profile(gateway, caller), envelope, dry_run=dry_run)
+def _prepare(
+    gateway: EventGateway,
+    caller: Principal,
+    envelopes: list[Envelope],
+    dry_run: bool,
+    policy: ErrorPolicy = ErrorPolicy.INDEPENDENT,
+) -> EventSet | list[Handled]:
+    """On the prepare pool: the events ready for the writer lane, or, for a dry run, their
+    answers."""
+    source = _profile(gateway, caller)
+    if dry_run:
+        return apply_events(gateway, source, envelopes, policy, dry_run=True)
+    return prepare_events(gateway, source, envelopes, policy)
+
+
+def _intake(request: Request) -> EventIntake:
+    intake: EventIntake = request.app.state.intake
+    return intake
 
 
 def _as_sent(handled: Handled) -> EventAnswer:
@@ -177,9 +194,11 @@ async def post_batch(
                 f"this one has {len(batch.events)}",
             )
         charge_more_events(request, caller, len(batch.events) - 1)
-        answers = await run_in_threadpool(
-            _answer_batch, gateway, caller, batch, bad_events, _clock(settings), dry_run
+        intake = _intake(request)
+        parsed = await intake.prepare(
+            _parse_batch, gateway, caller, batch, bad_events, _clock(settings)
         )
+        answers = await _answer_batch(intake, gateway, caller, batch.error_policy, parsed, dry_run)
     summary = dict.fromkeys(
         (status.value for status in EventStatus if status is not EventStatus.IN_PROGRESS), 0
     )
@@ -201,28 +220,39 @@ def _bad_text_by_event(problems: list[TextProblem]) -> dict[int, list[TextProble
     return by_event
 
 
-def _answer_batch(
+def _parse_batch(
     gateway: EventGateway,
     caller: Principal,
     batch: BatchRequest,
     bad_text: dict[int, list[TextProblem]],
     clock: Clock,
-    dry_run: bool,
-) -> list[EventAnswer]:
-    source = _profile(gateway, caller)
-    parsed = [
-        _parse_batch_item(source.slug, index, raw, bad_text.get(index), clock)
+) -> list[Envelope | EventAnswer]:
+    """On the prepare pool: each item's envelope, or the rejection that answers it."""
+    source = _profile(gateway, caller).slug
+    return [
+        _parse_batch_item(source, index, raw, bad_text.get(index), clock)
         for index, raw in enumerate(batch.events)
     ]
+
+
+async def _answer_batch(
+    intake: EventIntake,
+    gateway: EventGateway,
+    caller: Principal,
+    policy: ErrorPolicy,
+    parsed: list[Envelope | EventAnswer],
+    dry_run: bool,
+) -> list[EventAnswer]:
     envelopes = [item for item in parsed if isinstance(item, Envelope)]
-    if batch.error_policy is ErrorPolicy.ALL_OR_NOTHING and len(envelopes) < len(parsed):
+    if policy is ErrorPolicy.ALL_OR_NOTHING and len(envelopes) < len(parsed):
+        source = caller.source_slug or ""  # the profile's slug: _parse_batch read it
         return [
-            item if isinstance(item, EventAnswer) else _aborted(source.slug, item)
-            for item in parsed
+            item if isinstance(item, EventAnswer) else _aborted(source, item) for item in parsed
         ]
+    prepared = await intake.prepare(_prepare, gateway, caller, envelopes, dry_run, policy)
     handled = iter(
         _as_sent(h)
-        for h in apply_events(gateway, source, envelopes, batch.error_policy, dry_run=dry_run)
+        for h in (prepared if isinstance(prepared, list) else await intake.apply(prepared))
     )
     return [next(handled) if isinstance(item, Envelope) else item for item in parsed]
 

@@ -26,6 +26,7 @@ from catalog_gateway.gateway.intake import EventIntake
 from catalog_gateway.observability.logging import configure_logging
 from catalog_gateway.observability.loop_lag import LoopLagMonitor
 from catalog_gateway.observability.metrics import process_stopped
+from catalog_gateway.observability.opentelemetry import NO_OPENTELEMETRY
 from catalog_gateway.settings import Settings
 from catalog_gateway.throttling.limiter import RateLimiter
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # FastAPI's own pages load Swagger UI and ReDoc from a CDN: ours serve them (docs_pages).
         docs_url=None,
         redoc_url=None,
+        telemetry=NO_OPENTELEMETRY,
     )
     app.state.settings = settings
     app.state.database = services.database

@@ -29,6 +29,7 @@ from catalog_gateway.console.session import (
     session_secret,
 )
 from catalog_gateway.errors import CatalogGatewayError, InvalidValueError, NotFoundError
+from catalog_gateway.observability.opentelemetry import NO_OPENTELEMETRY
 
 CONSOLE_PATH = "/console"
 logger = structlog.get_logger("catalog_gateway.console")
@@ -53,7 +54,7 @@ def mount_console(app: FastAPI) -> None:
 def console_app(parent: FastAPI) -> FastAPI:
     """The console application, sharing `parent`'s settings, database and event gateway."""
     settings = parent.state.settings
-    console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, telemetry=NO_OPENTELEMETRY)
     console.state.settings = settings
     console.state.database = parent.state.database
     console.state.gateway = parent.state.gateway

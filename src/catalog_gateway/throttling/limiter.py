@@ -17,6 +17,8 @@ from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
+from catalog_gateway.throttling.memory import InProcessStorage
+
 
 @dataclass(frozen=True, slots=True)
 class Quota:
@@ -67,7 +69,11 @@ class RateLimiter:
 
     def __init__(self, storage_uri: str | None = None) -> None:
         self.storage_uri = storage_uri or "memory://"
-        self.storage = storage_from_string(self.storage_uri)
+        self.storage = (
+            InProcessStorage()
+            if self.storage_uri == "memory://"
+            else storage_from_string(self.storage_uri)
+        )
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
 
     def hit(self, policy: str, client: str, allowance: Quota, cost: int = 1) -> Decision:

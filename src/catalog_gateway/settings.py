@@ -120,6 +120,14 @@ class Settings(BaseSettings):
         description="Writer threads of the writer lane, per process (default: 1 on SQLite, "
         "which writes through one connection; 2 on PostgreSQL).",
     )
+    switch_interval_ms: float = Field(
+        default=5.0,
+        gt=0,
+        le=100,
+        description="How long a thread may hold Python's GIL while another waits for it "
+        "(`sys.setswitchinterval`). The event loop waits up to this long whenever a writer or "
+        "prepare thread runs, so a smaller value keeps reads and 429s fast under load.",
+    )
     group_commit_max_events: int = Field(
         default=200,
         ge=1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = services.settings
     configure_logging(settings.log_level, settings.log_format)
 
+    # The event loop shares the GIL with the prepare and writer threads: each time it comes back
+    # from waiting on its sockets, it waits up to this long for them to let go of it.
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)
     intake = EventIntake(
         cpu_workers=settings.cpu_workers,
         writers=settings.writers or (1 if services.database.is_sqlite else 2),

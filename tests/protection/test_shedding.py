@@ -200,3 +200,26 @@ def test_without_any_wait_a_free_slot_admits_and_a_full_gate_sheds_at_once() -> 
         return admitted, 200
 
     assert asyncio.run(scenario()) == (True, 503)
+
+
+def test_an_event_admitted_while_the_writer_is_busy_waits_in_the_lane_and_is_applied(
+    make_app: AppFactory, key: str, slow_step: SlowStep, pool: ThreadPoolExecutor
+) -> None:
+    """Within capacity, an event that arrives while a writer applies another is not shed: it
+    is prepared and queued in the writer lane, and committed once a writer is free (on SQLite,
+    after the slow one; on PostgreSQL, by the second writer)."""
+    app = make_app(max_in_flight_writes=4, overload_wait_seconds=0.05)
+    with served(app) as url:
+        slow = _start_slow_event(pool, url, key, slow_step)
+        other = course_payload(external_id="xe-8001", number="ML200", title="Machine Learning")
+        queued = pool.submit(
+            _post, url, envelope("queued-1", {"course": other}, "course.upsert"), key
+        )
+
+        answered = queued.result(timeout=30)
+        slow_answer = slow.result(timeout=30)
+
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["status"] == "applied"
+    assert slow_answer.status_code == 200, slow_answer.text
+    assert slow_answer.json()["status"] == "applied"

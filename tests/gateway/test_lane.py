@@ -262,3 +262,37 @@ def test_a_bug_in_a_group_is_raised_to_each_of_its_requests_not_swallowed(
 
     assert isinstance(outcome, RuntimeError)
     assert str(outcome) == "a bug"
+
+
+def test_a_bug_in_one_set_of_a_group_leaves_the_others_answered(
+    service: EventGateway, database: Database
+) -> None:
+    source = service.profile_by_slug("exec-ed")
+    broken = _BrokenSet(
+        service,
+        source,
+        [Envelope.model_validate(envelope("b", product(1)))],
+        ErrorPolicy.ALL_OR_NOTHING,
+    )
+    broken.prepare()
+    sound = prepared(service, "exec-ed", envelope("ok", product(2)))
+    lane = WriterLane(writers=1, max_group_events=100)
+
+    async def send() -> list[BaseException | list[Handled]]:
+        intake = EventIntake(cpu_workers=1, writers=1, max_group_events=100)
+        intake.lane = lane
+        waiting = [asyncio.ensure_future(intake.apply(s)) for s in (broken, sound)]
+        await asyncio.sleep(0)
+        lane.start()  # both are queued: one group
+        try:
+            return list(await asyncio.gather(*waiting, return_exceptions=True))
+        finally:
+            intake.close()
+
+    failed, answered = asyncio.run(send())
+
+    assert isinstance(failed, RuntimeError)
+    assert isinstance(answered, list)
+    assert statuses(answered) == [("applied", False)]
+    with database.read() as session:
+        assert list(session.scalars(select(Course.key))) == ["MITx+DS2"]

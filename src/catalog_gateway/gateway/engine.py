@@ -30,6 +30,7 @@ and `finish` (the external steps of the events that need them, after the commit)
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -68,6 +69,8 @@ from catalog_gateway.gateway.service import (
     SourceProfile,
 )
 from catalog_gateway.gateway.unchanged import Unchanged, find_unchanged
+
+logger = logging.getLogger(__name__)
 
 APPLICATION_GROUP = {
     EventType.INSTRUCTOR_UPSERT: 0,
@@ -130,22 +133,28 @@ def prepare_events(
 
 
 class Committed:
-    """One prepared set's share of a committed set: its events' answers once `finish`ed."""
+    """One prepared set's share of a committed set: its events' answers once `finish`ed (or
+    the unexpected error its transaction raised: a bug, raised again by `finish`)."""
 
-    def __init__(self, events: EventSet, indexes: range) -> None:
+    def __init__(
+        self, events: EventSet, indexes: range, error: BaseException | None = None
+    ) -> None:
         self._events = events
         self._indexes = indexes
+        self._error = error
 
     @property
     def calls_out(self) -> bool:
         """True when some of its events still have external steps to run (`finish` does)."""
-        return any(
+        return self._error is None and any(
             event.external and event.index in self._indexes for event in self._events.committed
         )
 
     def finish(self) -> list[Handled]:
         """Run the external steps of its committed events that need them, then answer each of
         its events, in the order they were sent."""
+        if self._error is not None:
+            raise self._error
         indexes = self._indexes
         self._events.finish([e for e in self._events.committed if e.index in indexes])
         return [self._events.handled[i] for i in indexes]
@@ -160,14 +169,22 @@ def commit_together(sets: list[EventSet]) -> list[Committed]:
         if events.independent and events.events:
             together.setdefault(events.source.id, []).append(position)
         else:  # all_or_nothing (its own transaction), or nothing to run
-            events.commit()
-            shares[position] = Committed(events, range(len(events.envelopes)))
+            (shares[position],) = _commit(events, [range(len(events.envelopes))])
     for positions in together.values():
         merged, ranges = EventSet.merged([sets[p] for p in positions])
-        merged.commit()
-        for position, indexes in zip(positions, ranges, strict=True):
-            shares[position] = Committed(merged, indexes)
+        for position, share in zip(positions, _commit(merged, ranges), strict=True):
+            shares[position] = share
     return [share for share in shares if share is not None]
+
+
+def _commit(events: EventSet, ranges: list[range]) -> list[Committed]:
+    """Commit `events`; a bug raised on the way is kept for the requests it concerns only."""
+    try:
+        events.commit()
+    except Exception as error:
+        logger.exception("committing the events of %d requests failed", len(ranges))
+        return [Committed(events, indexes, error) for indexes in ranges]
+    return [Committed(events, indexes) for indexes in ranges]
 
 
 @dataclass(slots=True)

@@ -114,7 +114,7 @@ class WriterLane:
         observe_group_commit(len(group), size)
         try:
             shares = commit_together([job.events for job in group])
-        except BaseException as error:  # a bug: each request of the group answers 500
+        except BaseException as error:  # a bug outside any transaction: nobody may hang on it
             log.exception("group commit of %d requests failed", len(group))
             for job in group:
                 job.deliver(error)

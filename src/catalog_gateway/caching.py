@@ -5,6 +5,7 @@ paths do not ask the database on every request."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from cachetools import TTLCache
@@ -41,6 +42,17 @@ class ExpiringCache(Generic[KeyT, ValueT]):
             return
         with self._lock:
             self._entries[key] = (value,)
+
+    def discard_where(self, condition: Callable[[ValueT], bool]) -> int:
+        """Forget every entry whose value meets `condition`; how many there were. A scan: for
+        rare events (a revoked key), not for a hot path."""
+        if self._entries is None:
+            return 0
+        with self._lock:
+            doomed = [key for key, (value,) in self._entries.items() if condition(value)]
+            for key in doomed:
+                self._entries.pop(key, None)
+        return len(doomed)
 
     def clear(self) -> None:
         """Forget every entry (as if each had expired)."""

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from catalog_gateway.auth.keys import issue_key, list_keys, revoke_key
+from catalog_gateway.auth.revocation import announce_revocation
 from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.catalog import subjects
 from catalog_gateway.catalog.clock import reset_clock
@@ -33,6 +34,7 @@ from catalog_gateway.events.log import purge as purge_events
 from catalog_gateway.observability.logging import configure_logging, log_serving
 from catalog_gateway.observability.metrics import multiprocess_directory
 from catalog_gateway.settings import get_settings
+from catalog_gateway.shared_state import REDIS_FAILURES
 from catalog_gateway.sources import aliases
 from catalog_gateway.sources import service as sources_service
 from catalog_gateway.transformers.mapping import MappingFileError
@@ -489,9 +491,23 @@ def keys_list(as_json: JsonOption = False) -> None:
 def keys_revoke(
     key: Annotated[str, typer.Argument(metavar="KEY", help="The key itself, or its id.")],
 ) -> None:
-    """Revoke an API key; it stops working at once."""
-    revoked = _run(lambda session: revoke_key(session, key))
-    typer.echo(f"key {revoked.id} revoked")
+    """Revoke an API key. Server processes refuse it at once when CATALOG_GATEWAY_REDIS_URL
+    is set (they are told through Redis), otherwise within CATALOG_GATEWAY_AUTH_CACHE_SECONDS."""
+    settings = get_settings()
+    key_id = _run(lambda session: revoke_key(session, key).id)
+    typer.echo(f"key {key_id} revoked")
+    if not settings.redis_url:
+        return
+    try:
+        announce_revocation(settings.redis_url, key_id)
+    except REDIS_FAILURES as error:
+        typer.secho(
+            f"warning: the server processes could not be told through Redis ({error}): each "
+            f"refuses the key within {settings.auth_cache_seconds:g} s "
+            "(CATALOG_GATEWAY_AUTH_CACHE_SECONDS)",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
 
 
 @organizations_app.command("create")

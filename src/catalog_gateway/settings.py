@@ -88,7 +88,8 @@ class Settings(BaseSettings):
 
     redis_url: str | None = Field(
         default=None,
-        description="Redis for rate-limit counters shared by every process; unset = in-process.",
+        description="Redis shared by every server process: rate-limit counters, the ecommerce "
+        "breaker's state and revoked-key announcements; unset = each process keeps its own.",
     )
     read_rate: str = Field(
         default="200/second", description="Rate limit of catalog and event-log reads per client."
@@ -99,8 +100,9 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a process remembers who a key stands for, a source's profile, "
         "its organization codes and value aliases, and the subjects (0 = ask the database on "
-        "every request). A revoked key, a changed rate limit, `sources map-org`, `sources "
-        "map-value` or `subjects create` takes effect within this time.",
+        "every request). A changed rate limit, `sources map-org`, `sources map-value` or "
+        "`subjects create` takes effect within this time; a revoked key too, or at once on "
+        "every process when it is announced through Redis (`redis_url`).",
     )
     max_in_flight_writes: int = Field(
         default=64,

@@ -20,6 +20,7 @@ from catalog_gateway.api.request_observation import RequestObservability
 from catalog_gateway.api.routers import bench, catalog, events, health
 from catalog_gateway.api.routers.metrics import router as metrics_router
 from catalog_gateway.auth.cache import PrincipalCache
+from catalog_gateway.auth.revocation import Revocations
 from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.console import mount_console
 from catalog_gateway.db.engine import Database
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     services = bootstrap(settings, database=database)
     settings = services.settings
     configure_logging(settings.log_level, settings.log_format)
+    principals = PrincipalCache(settings.auth_cache_seconds)
+    # Keys revoked anywhere are evicted here at once, when Redis is configured.
+    revocations = Revocations(settings.redis_url, principals)
 
     # The event loop shares the GIL with the prepare and writer threads: each time it comes back
     # from waiting on its sockets, it waits up to this long for them to let go of it.
@@ -50,11 +54,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        revocations.start()
         intake.lane.start()
         sampling = asyncio.create_task(loop_lag.run(), name="loop-lag")
         yield
         sampling.cancel()
         intake.close()
+        revocations.stop()
         services.close()
         process_stopped()
 
@@ -71,7 +77,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = services.database
     app.state.gateway = services.gateway
-    app.state.principals = PrincipalCache(settings.auth_cache_seconds)
+    app.state.principals = principals
+    app.state.revocations = revocations
     app.state.limiter = RateLimiter(settings.redis_url)
     app.state.intake = intake
     app.state.loop_lag = loop_lag

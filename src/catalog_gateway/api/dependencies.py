@@ -72,9 +72,11 @@ async def optional_principal(
     cache = None if _is_token(settings, credential) else principals_of(request)
     known, principal = cache.get(credential) if cache else (False, None)
     if not known:
+        # Read before the lookup: its answer is not kept if a revocation arrives meanwhile.
+        generation = cache.generation if cache else 0
         principal = await run_in_threadpool(_lookup, database, settings, credential)
         if cache:
-            cache.put(credential, principal)
+            cache.put(credential, principal, generation)
     if principal is None:
         raise _unauthorized("the API key (or token) is unknown, revoked or expired")
     return principal

@@ -24,6 +24,7 @@ from tenacity import (
 )
 
 from catalog_gateway.connectors.breaker import Breaker
+from catalog_gateway.connectors.breaker_storage import FallbackBreakerStorage, namespace_for
 from catalog_gateway.observability.metrics import count_downstream_call
 from catalog_gateway.settings import Settings
 
@@ -108,8 +109,9 @@ class EcommerceClient:
         )
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and the breaker's Redis connections)."""
         self._http.close()
+        self.breaker.close()
 
     def publish_course_run(self, body: dict[str, Any], *, budget: float) -> list[PublishedProduct]:
         """Publish one run; retried within `budget` seconds. Raises an `EcommerceError`."""
@@ -258,10 +260,18 @@ def _truncate(text: str) -> str:
 
 
 def ecommerce_client_from_settings(settings: Settings) -> EcommerceClient | None:
-    """The ecommerce client the settings configure, or None."""
+    """The ecommerce client the settings configure, or None. With a Redis URL, its breaker is
+    shared by every process calling the same ecommerce system."""
     if not settings.ecommerce_url:
         return None
     token = settings.ecommerce_token.get_secret_value() if settings.ecommerce_token else None
+    storage = (
+        FallbackBreakerStorage(
+            settings.redis_url, namespace_for("ecommerce", settings.ecommerce_url)
+        )
+        if settings.redis_url
+        else None
+    )
     return EcommerceClient(
         settings.ecommerce_url,
         token=token,
@@ -272,5 +282,6 @@ def ecommerce_client_from_settings(settings: Settings) -> EcommerceClient | None
             fail_max=settings.ecommerce_breaker_failures,
             reset_timeout=settings.ecommerce_breaker_reset_seconds,
             exclude=(EcommerceRejectedError,),
+            storage=storage,
         ),
     )

@@ -59,6 +59,7 @@ def console_app(parent: FastAPI) -> FastAPI:
     console.state.database = parent.state.database
     console.state.gateway = parent.state.gateway
     console.state.loop_lag = parent.state.loop_lag
+    console.state.revocations = parent.state.revocations
     if settings.console_session_secret is None and settings.workers > 1:
         logger.warning(
             "console_session_secret_unset",

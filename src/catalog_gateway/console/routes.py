@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from catalog_gateway.api.statuses import http_status
 from catalog_gateway.auth.keys import issue_key, revoke_key
+from catalog_gateway.auth.revocation import Revocations
 from catalog_gateway.catalog.pagination import Page
 from catalog_gateway.catalog.queries import CatalogFilter, list_courses, list_degrees
 from catalog_gateway.console import pages, queries
@@ -302,6 +303,7 @@ def sources(request: Request, _admin: LoggedIn) -> Response:
                 "minutes": ACTIVITY_MINUTES,
                 "throttled": throttled_by_source(),
                 "cache_seconds": request.app.state.settings.auth_cache_seconds,
+                "revocations_shared": request.app.state.settings.redis_url is not None,
             },
             section="sources",
         )
@@ -327,6 +329,10 @@ def revoke(request: Request, admin: LoggedIn, key_id: str) -> Response:
     with _database(request).unit_of_work() as session:
         key = revoke_key(session, key_id)
         owner = key.source.slug if key.source else "admin"
+        revoked_id = key.id
+    # Committed: every server process can be told (this one evicts it at once in any case).
+    revocations: Revocations = request.app.state.revocations
+    revocations.announce(revoked_id)
     audit.info("console_key_revoked", key_id=admin.key_id, revoked_key_id=key_id, owner=owner)
     flash(request, "success", f"Key {key_id} of {owner} is revoked.")
     return _redirect(request, "/sources")

@@ -4,6 +4,10 @@ A source has a rate (`50/second`) and a burst (`100`). `limits` counts requests 
 a rate and a burst become one sliding window that holds `burst` requests and refills at the
 rate: 50/second with a burst of 100 is 100 requests per 2 seconds. A burst smaller than one
 second's worth of the rate cannot be expressed (windows are whole seconds) and has no effect.
+
+Shared through Redis, a source's limit holds across every process. While Redis fails, each
+process counts in its own memory (see `shared_state`): the limit then holds per process, and
+no request is refused or failed because the counter could not be reached.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
+from catalog_gateway.shared_state import REDIS_FAILURES, Outage, client_options
 from catalog_gateway.throttling.memory import InProcessStorage
 
 
@@ -69,24 +74,49 @@ class RateLimiter:
 
     def __init__(self, storage_uri: str | None = None) -> None:
         self.storage_uri = storage_uri or "memory://"
+        shared = not self.storage_uri.startswith("memory://")
+        options = client_options() if self.storage_uri.startswith("redis") else {}
         self.storage = (
-            InProcessStorage()
-            if self.storage_uri == "memory://"
-            else storage_from_string(self.storage_uri)
+            storage_from_string(self.storage_uri, **options) if shared else InProcessStorage()
         )
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
+        # Counts of this process alone, used while the shared storage fails.
+        self._local = SlidingWindowCounterRateLimiter(InProcessStorage()) if shared else None
+        self.outage = Outage("rate limits")
 
     def hit(self, policy: str, client: str, allowance: Quota, cost: int = 1) -> Decision:
         """Count `cost` requests of `client` under `policy`, unless that would exceed it."""
+        if self._local is None:
+            return self._hit(self.strategy, policy, client, allowance, cost)
+        if self.outage.redis_usable():
+            try:
+                decision = self._hit(self.strategy, policy, client, allowance, cost)
+            except REDIS_FAILURES as error:
+                self.outage.failed(error)
+            else:
+                self.outage.succeeded()
+                return decision
+        return self._hit(self._local, policy, client, allowance, cost)
+
+    @staticmethod
+    def _hit(
+        strategy: SlidingWindowCounterRateLimiter,
+        policy: str,
+        client: str,
+        allowance: Quota,
+        cost: int,
+    ) -> Decision:
         item = allowance.item
-        allowed = self.strategy.hit(item, policy, client, cost=cost)
-        stats = self.strategy.get_window_stats(item, policy, client)
+        allowed = strategy.hit(item, policy, client, cost=cost)
+        stats = strategy.get_window_stats(item, policy, client)
         reset_after = max(0, math.ceil(stats.reset_time - time.time()))
         return Decision(allowed, allowance, max(0, stats.remaining), reset_after, policy)
 
     def reset(self) -> None:
         """Forget every count (tests, and `sources update` needs no reset)."""
         self.storage.reset()
+        if self._local is not None:
+            self._local.storage.reset()
 
 
 @lru_cache(maxsize=1024)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import sys
@@ -170,6 +171,8 @@ def serve(
         database.dispose()
     _say_where_to_go(host, port)
     processes = workers or settings.workers
+    # The processes read their settings from the environment: tell them how many they are.
+    os.environ["CATALOG_GATEWAY_WORKERS"] = str(processes)
     # Several processes share their metrics through files (see observability.metrics).
     with multiprocess_directory(processes):
         uvicorn.run(

@@ -110,11 +110,11 @@ class Settings(BaseSettings):
         description="Event requests one process holds at once (being prepared, queued for the "
         "writer lane, or being written); more wait `overload_wait_seconds`, then 503.",
     )
-    cpu_workers: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+    cpu_workers: int | None = Field(
+        default=None,
         ge=1,
         description="Threads that transform and prepare events, per process (default: the "
-        "cores); never more than the cores, or they starve the event loop.",
+        "cores divided by `workers`, at least 1); more than that starves the event loop.",
     )
     writers: int | None = Field(
         default=None,
@@ -231,6 +231,11 @@ class Settings(BaseSettings):
 
 
 @lru_cache
+def prepare_threads(settings: Settings) -> int:
+    """The prepare pool's size: the setting, or this host's cores shared by its processes."""
+    return settings.cpu_workers or max(1, (os.cpu_count() or 1) // settings.workers)
+
+
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()

@@ -8,6 +8,7 @@ writer takes is known: the whole queue, in one group.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from catalog_gateway.gateway.intake import EventIntake
 from catalog_gateway.gateway.lane import WriterLane
 from catalog_gateway.gateway.service import EventGateway, Handled
 from catalog_gateway.observability.metrics import use_registry
+from catalog_gateway.settings import Settings, prepare_threads
 from tests.gateway.payloads import course_payload, envelope, instructor_payload, product_payload
 
 
@@ -296,3 +298,12 @@ def test_a_bug_in_one_set_of_a_group_leaves_the_others_answered(
     assert statuses(answered) == [("applied", False)]
     with database.read() as session:
         assert list(session.scalars(select(Course.key))) == ["MITx+DS2"]
+
+
+def test_the_prepare_pool_shares_the_cores_among_the_processes() -> None:
+    cores = os.cpu_count() or 1
+
+    assert prepare_threads(Settings(workers=1)) == cores
+    assert prepare_threads(Settings(workers=2)) == max(1, cores // 2)
+    assert prepare_threads(Settings(workers=cores * 4)) == 1
+    assert prepare_threads(Settings(workers=2, cpu_workers=3)) == 3

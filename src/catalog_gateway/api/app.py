@@ -29,7 +29,7 @@ from catalog_gateway.observability.logging import configure_logging
 from catalog_gateway.observability.loop_lag import LoopLagMonitor
 from catalog_gateway.observability.metrics import process_stopped
 from catalog_gateway.observability.opentelemetry import NO_OPENTELEMETRY
-from catalog_gateway.settings import Settings
+from catalog_gateway.settings import Settings, prepare_threads
 from catalog_gateway.throttling.limiter import RateLimiter
 
 
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # from waiting on its sockets, it waits up to this long for them to let go of it.
     sys.setswitchinterval(settings.switch_interval_ms / 1000)
     intake = EventIntake(
-        cpu_workers=settings.cpu_workers,
+        cpu_workers=prepare_threads(settings),
         writers=settings.writers or (1 if services.database.is_sqlite else 2),
         max_group_events=settings.group_commit_max_events,
     )

@@ -230,12 +230,12 @@ class Settings(BaseSettings):
         return url
 
 
-@lru_cache
 def prepare_threads(settings: Settings) -> int:
     """The prepare pool's size: the setting, or this host's cores shared by its processes."""
     return settings.cpu_workers or max(1, (os.cpu_count() or 1) // settings.workers)
 
 
+@lru_cache
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()

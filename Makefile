@@ -57,8 +57,15 @@ lint:
 typecheck:
 	$(RUN) mypy src
 
+# pytest-xdist: one worker per core (2 here), scheduled by work stealing (a worker that runs
+# out takes pending tests from the other, so one slow module does not hold up the end).
+# `make pytest PYTEST_WORKERS=0` runs serially; plain `.venv/bin/pytest` is serial too.
+# Not --dist loadfile/loadscope/loadgroup: they schedule by node id, and schemathesis's items
+# share one, so they silently run 1 of the 19 API-conformance items.
+PYTEST_WORKERS ?= auto
+
 pytest:
-	$(RUN) pytest
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 bench: bootstrap
 	$(RUN) python bench/run.py

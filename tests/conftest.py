@@ -116,14 +116,25 @@ def database(session_database: Database) -> Iterator[Database]:
     _empty(session_database)
 
 
+# Restart the sequences of the data tables' ids (serial or identity columns), on PostgreSQL.
+_RESTART_DATA_SEQUENCES = text(
+    "SELECT setval(sequence.oid, 1, false) FROM pg_class AS sequence"
+    " JOIN pg_depend AS owned ON owned.objid = sequence.oid AND owned.deptype IN ('a', 'i')"
+    " JOIN pg_class AS owner ON owner.oid = owned.refobjid"
+    " WHERE sequence.relkind = 'S' AND owner.relname = ANY(:tables)"
+)
+
+
 def _empty(database: Database) -> None:
+    """Delete every data row (children first) and, on PostgreSQL, restart the ids' sequences
+    (SQLite starts again from 1 once a table is empty). A DELETE of a test's few rows takes
+    milliseconds, where a TRUNCATE of every table took about 0.1 s (it makes new files for each
+    table), twice per PostgreSQL test."""
     with database.writer.begin() as connection:
-        if database.is_sqlite:
-            for table in DATA_TABLES:
-                connection.execute(text(f'DELETE FROM "{table}"'))
-        else:
-            tables = ", ".join(f'"{table}"' for table in DATA_TABLES)
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in DATA_TABLES:
+            connection.execute(text(f'DELETE FROM "{table}"'))
+        if not database.is_sqlite:
+            connection.execute(_RESTART_DATA_SEQUENCES, {"tables": DATA_TABLES})
 
 
 @contextmanager

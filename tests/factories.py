@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -69,11 +70,19 @@ def url_of(database: Database) -> str:
 
 
 def free_port() -> int:
-    """A loopback port nothing listens on (yet)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A loopback port nothing listens on (yet).
+
+    The port is free when asked, and the server binds it a moment later. Under pytest-xdist
+    another worker could be handed the same port in that moment, so each worker only takes the
+    ports of its own share (Linux hands out odd ports first, hence `port // 2`)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if (port // 2) % workers == worker:
+            return port
 
 
 def make_organization(session: Session, key: str = "MITx", name: str | None = None) -> Organization:

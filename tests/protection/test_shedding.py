@@ -30,6 +30,7 @@ from catalog_gateway.gateway import plans
 from tests.factories import bearer
 from tests.gateway.conftest import served
 from tests.gateway.payloads import COURSE_KEY, course_payload, envelope, product_payload
+from tests.observability.conftest import current_samples
 from tests.protection.conftest import (
     AppFactory,
     add_source,
@@ -223,11 +224,23 @@ def test_an_event_admitted_while_the_writer_is_busy_waits_in_the_lane_and_is_app
         queued = pool.submit(
             _post, url, envelope("queued-1", {"course": other}, "course.upsert"), key
         )
+        deadline = time.monotonic() + 10
+        while _writes_in_flight() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        overlapped = _writes_in_flight() == 2 and not slow.done()
+        slow_step.release()
 
         answered = queued.result(timeout=30)
         slow_answer = slow.result(timeout=30)
+
+    assert overlapped, "the second event was not in flight while the slow one was held"
 
     assert answered.status_code == 200, answered.text
     assert answered.json()["status"] == "applied"
     assert slow_answer.status_code == 200, slow_answer.text
     assert slow_answer.json()["status"] == "applied"
+
+
+def _writes_in_flight() -> float:
+    """Event requests this process is answering now (the in-flight gauge)."""
+    return current_samples()("catalog_gateway_in_flight_requests", kind="write")

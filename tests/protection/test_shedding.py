@@ -63,11 +63,13 @@ class SlowStep:
 
 
 @pytest.fixture
-def slow_step(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowStep]:
+def slow_step(monkeypatch: pytest.MonkeyPatch, pool: ThreadPoolExecutor) -> Iterator[SlowStep]:
     step = SlowStep(plans.upsert_instructor)
     monkeypatch.setattr(plans, "upsert_instructor", step)
     yield step
-    step.release()  # a test that failed early must not leave the server's thread waiting
+    # A test that failed early leaves the step held: let it go before the pool (set up first,
+    # so torn down after) waits for the slow request.
+    step.release()
 
 
 @pytest.fixture

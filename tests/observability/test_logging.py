@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -248,3 +249,39 @@ def test_a_field_named_like_a_secret_is_redacted(monkeypatch: pytest.MonkeyPatch
 
     line = json.loads(output.getvalue())
     assert (line["api_key"], line["payload"], line["kept"]) == (REDACTED, REDACTED, "ok")
+
+
+def test_under_a_flood_one_refusal_a_second_is_logged_and_the_others_are_counted(
+    make_client: ClientFactory, database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flood = add_source(database, "flood", rate="1/minute", burst=1)
+    client = make_client()
+    fresh_window()
+    post_event(client, instructor_event("f-0", "in-0"), flood)  # the key is known from now on
+
+    refused = [
+        client.post(
+            "/api/v1/events",
+            json=instructor_event(f"f-{n}", "in-1"),
+            headers={"X-Request-ID": f"req-{n}", **bearer(flood)},
+        )
+        for n in range(1, 6)
+    ]
+    first_lines = log_lines(capsys.readouterr().err)
+    time.sleep(1.05)  # the next second: the next refusal is logged, with the count before it
+    client.post("/api/v1/events", json=instructor_event("f-6", "in-1"),
+                headers={"X-Request-ID": "req-6", **bearer(flood)})  # fmt: skip
+    later_lines = log_lines(capsys.readouterr().err)
+
+    assert [r.status_code for r in refused] == [429] * 5
+    assert [r.headers["X-Request-ID"] for r in refused] == [f"req-{n}" for n in range(1, 6)]
+    requests = [line for line in first_lines if line["event"] == "request"]
+    assert [(line["request_id"], line["status"]) for line in requests] == [
+        (requests[0]["request_id"], 200),
+        ("req-1", 429),
+    ]
+    assert [
+        (line["event"], line.get("source"), line.get("not_logged"), line.get("request_id"))
+        for line in later_lines
+        if line["event"] in ("throttled", "request")
+    ] == [("throttled", "flood", 4, None), ("request", "flood", None, "req-6")]

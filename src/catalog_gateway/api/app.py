@@ -83,9 +83,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.intake = intake
     app.state.loop_lag = loop_lag
     app.state.write_gate = WriteGate(settings.max_in_flight_writes, settings.overload_wait_seconds)
-    app.add_middleware(EarlyEventThrottle)
     app.add_middleware(RateLimitHeaders)
-    app.add_middleware(RequestObservability)  # added last, so outermost: it sees every answer
+    app.add_middleware(RequestObservability)  # it sees every answer but early 429s
+    app.add_middleware(EarlyEventThrottle)  # added last, so outermost: 429s cost least
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics_router)

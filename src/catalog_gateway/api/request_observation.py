@@ -3,9 +3,7 @@ its log line, the in-flight gauge and the HTTP duration histogram."""
 
 from __future__ import annotations
 
-import re
 import time
-import uuid
 from contextlib import nullcontext
 
 import structlog
@@ -13,17 +11,13 @@ from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from catalog_gateway.api.early_throttle import EVENT_PATHS
+from catalog_gateway.api.request_ids import EVENT_PATHS, REQUEST_ID_KEY, request_id_of
 from catalog_gateway.auth.cache import PrincipalCache
 from catalog_gateway.observability import metrics
 from catalog_gateway.observability.logging import log_request
 
-REQUEST_ID_HEADER = "X-Request-ID"
 METRICS_PATH = "/metrics"
 UNMATCHED_ROUTE = "unmatched"
-# The rule of event ids: 1 to 128 printable ASCII characters, no spaces.
-_VALID_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
-_REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode()
 
 
 class RequestObservability:
@@ -49,7 +43,7 @@ class RequestObservability:
                 exchange.status = int(message["status"])
                 message["headers"] = [
                     *message.get("headers", []),
-                    (_REQUEST_ID_KEY, exchange.request_id.encode()),
+                    (REQUEST_ID_KEY, exchange.request_id.encode()),
                 ]
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 # Before the last byte leaves: a client that has its answer finds it counted.
@@ -74,7 +68,7 @@ class _Exchange:
     def __init__(self, scope: Scope) -> None:
         self.started = time.perf_counter()
         self.scope = scope
-        self.request_id = _request_id(scope)
+        self.request_id = request_id_of(scope)
         # A mounted app (the console) replaces both on its way in: the outer ones count here.
         self.app = scope.get("app")
         self.root_path = str(scope.get("root_path", ""))
@@ -123,13 +117,6 @@ def _kind(scope: Scope) -> str | None:
     if scope["method"] == "POST" and scope["path"] in EVENT_PATHS:
         return "write"
     return "read"
-
-
-def _request_id(scope: Scope) -> str:
-    sent = _header(scope, _REQUEST_ID_KEY)
-    if sent is not None and _VALID_REQUEST_ID.fullmatch(sent):
-        return sent
-    return uuid.uuid4().hex
 
 
 def _source(app: object, scope: Scope) -> str | None:

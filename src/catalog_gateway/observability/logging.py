@@ -113,6 +113,12 @@ def log_request(
     )
 
 
+def log_throttled(source: str, not_logged: int) -> None:
+    """How many requests of `source` were refused 429 before routing, since the last one that
+    was logged, without a line of their own (under a flood, one refusal a second is logged)."""
+    _logger.info("throttled", source=source, not_logged=not_logged)
+
+
 def log_serving(base_url: str) -> None:
     """Where a starting server can be reached, and what to do first (the console needs an
     admin key)."""

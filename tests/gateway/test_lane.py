@@ -239,28 +239,34 @@ class _BrokenSet(EventSet):
         raise RuntimeError("a bug")
 
 
-def test_a_bug_in_a_group_is_raised_to_each_of_its_requests_not_swallowed(
-    service: EventGateway,
-) -> None:
-    source = service.profile_by_slug("exec-ed")
+def broken_set(service: EventGateway) -> EventSet:
     broken = _BrokenSet(
         service,
-        source,
+        service.profile_by_slug("exec-ed"),
         [Envelope.model_validate(envelope("b", product(1)))],
         ErrorPolicy.ALL_OR_NOTHING,
     )
     broken.prepare()
+    return broken
 
-    async def send() -> list[BaseException | list[Handled]]:
-        intake = EventIntake(cpu_workers=1, writers=1, max_group_events=100)
-        waiting = [asyncio.ensure_future(intake.apply(broken))]
-        await asyncio.sleep(0)
-        try:
-            return list(await asyncio.gather(*waiting, return_exceptions=True))
-        finally:
-            intake.close()
 
-    (outcome,) = asyncio.run(send())
+async def outcomes(lane: WriterLane, sets: list[EventSet]) -> list[BaseException | list[Handled]]:
+    """Each set's answers, or the error its request would raise (all queued in one group)."""
+    intake = EventIntake(cpu_workers=1, writers=1, max_group_events=lane.max_group_events)
+    intake.lane = lane
+    waiting = [asyncio.ensure_future(intake.apply(events)) for events in sets]
+    await asyncio.sleep(0)
+    lane.start()
+    try:
+        return list(await asyncio.gather(*waiting, return_exceptions=True))
+    finally:
+        intake.close()
+
+
+def test_a_bug_is_raised_to_its_request_not_swallowed(service: EventGateway) -> None:
+    lane = WriterLane(writers=1, max_group_events=100)
+
+    (outcome,) = asyncio.run(outcomes(lane, [broken_set(service)]))
 
     assert isinstance(outcome, RuntimeError)
     assert str(outcome) == "a bug"
@@ -269,29 +275,10 @@ def test_a_bug_in_a_group_is_raised_to_each_of_its_requests_not_swallowed(
 def test_a_bug_in_one_set_of_a_group_leaves_the_others_answered(
     service: EventGateway, database: Database
 ) -> None:
-    source = service.profile_by_slug("exec-ed")
-    broken = _BrokenSet(
-        service,
-        source,
-        [Envelope.model_validate(envelope("b", product(1)))],
-        ErrorPolicy.ALL_OR_NOTHING,
-    )
-    broken.prepare()
     sound = prepared(service, "exec-ed", envelope("ok", product(2)))
     lane = WriterLane(writers=1, max_group_events=100)
 
-    async def send() -> list[BaseException | list[Handled]]:
-        intake = EventIntake(cpu_workers=1, writers=1, max_group_events=100)
-        intake.lane = lane
-        waiting = [asyncio.ensure_future(intake.apply(s)) for s in (broken, sound)]
-        await asyncio.sleep(0)
-        lane.start()  # both are queued: one group
-        try:
-            return list(await asyncio.gather(*waiting, return_exceptions=True))
-        finally:
-            intake.close()
-
-    failed, answered = asyncio.run(send())
+    failed, answered = asyncio.run(outcomes(lane, [broken_set(service), sound]))
 
     assert isinstance(failed, RuntimeError)
     assert isinstance(answered, list)

@@ -26,7 +26,8 @@ from catalog_gateway.db.migrations import upgrade
 from tests.factories import bearer, free_port, url_of
 from tests.observability.conftest import Samples
 from tests.protection.conftest import add_source, instructor_event
-from tests.protection.test_redis_shared_limits import CLI, _stop, _wait_until_up, two_servers
+from tests.protection.test_redis_shared_limits import STARTUP_SECONDS, two_servers
+from tests.servers import CLI, stop_gateway, wait_until_answering
 
 APPLIED = {"source": "exec-ed", "event_type": "instructor.upsert", "status": "applied"}
 REJECTED = APPLIED | {"status": "rejected"}
@@ -121,12 +122,12 @@ def test_serve_with_two_workers_counts_every_event_whichever_worker_answers(
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_up(url, process, log)
+        wait_until_answering(url, process, log, "/health", STARTUP_SECONDS)
         directories = list(temporary.glob("catalog-gateway-metrics-*"))
         sent = [_send(url, f"e-{n}", key) for n in range(6)]
         scrapes = [_scrape(url) for _ in range(4)]
     finally:
-        _stop(process)
+        stop_gateway(process)
 
     assert len(directories) == 1, "serve --workers 2 did not set up a metrics directory"
     assert sent == [200] * 6

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,37 +24,26 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import upgrade
-from tests.conftest import IN_CI
-from tests.factories import bearer, free_port, url_of
+from tests.factories import bearer, url_of
 from tests.protection.conftest import add_source, instructor_event, policy_of, state_of
+from tests.servers import (
+    redis_client,
+    require_redis,
+    start_gateway,
+    stop_gateway,
+    wait_until_answering,
+)
 
-REDIS_URL = os.environ.get("CATALOG_GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-CLI = str(Path(sys.executable).with_name("catalog-gateway"))
 STARTUP_SECONDS = 30
-
-
-def _redis_client() -> redis.Redis:
-    return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
 
 
 @pytest.fixture(scope="module")
 def redis_url() -> str:
     """The test Redis; skipped when unreachable, except in CI."""
-    client = _redis_client()
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        message = f"Redis is not reachable at {REDIS_URL} ({error})"
-        if IN_CI:
-            pytest.fail(message + " (required when CI=true)")
-        pytest.skip(message)
-    finally:
-        client.close()
-    return REDIS_URL
+    return require_redis()
 
 
 @pytest.fixture
@@ -64,7 +52,7 @@ def slugs(redis_url: str) -> Iterator[tuple[str, str]]:
     tag = uuid.uuid4().hex[:10]
     names = (f"shared-{tag}", f"warmup-{tag}")
     yield names
-    client = _redis_client()
+    client = redis_client()
     try:
         for name in names:
             for key in client.scan_iter(match=f"*{name}*"):
@@ -82,43 +70,6 @@ def database_file(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-def _start(workdir: Path, name: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """`catalog-gateway serve` in a process of its own, logging to `workdir/name.log`."""
-    port = free_port()
-    with (workdir / f"{name}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=workdir,  # no stray .env file is read
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server at {url} did not start in {STARTUP_SECONDS} s:\n{log_path.read_text()}")
-
-
 def _server_env(database: Database, redis_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_GATEWAY_")}
     env["CATALOG_GATEWAY_DATABASE_URL"] = url_of(database)
@@ -133,13 +84,13 @@ def two_servers(workdir: Path, env: dict[str, str]) -> Iterator[tuple[str, str]]
     started: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
         for name in ("first", "second"):
-            started.append(_start(workdir, name, env))
+            started.append(start_gateway(workdir, name, env))
         for (process, url), name in zip(started, ("first", "second"), strict=True):
-            _wait_until_up(url, process, workdir / f"{name}.log")
+            wait_until_answering(url, process, workdir / f"{name}.log", "/health", STARTUP_SECONDS)
         yield started[0][1], started[1][1]
     finally:
         for process, _ in started:
-            _stop(process)
+            stop_gateway(process)
 
 
 def _warm_up(http: httpx.Client, urls: tuple[str, str], key: str) -> None:
@@ -208,7 +159,7 @@ def test_two_processes_share_one_limit_through_redis(
         assert response.json()["code"] == "throttled"
         assert int(response.headers["Retry-After"]) >= 1
     # and Redis holds the shared counter
-    client = _redis_client()
+    client = redis_client()
     try:
         assert list(client.scan_iter(match=f"*{limited}*")), "no rate-limit key in Redis"
     finally:

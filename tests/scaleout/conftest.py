@@ -8,24 +8,15 @@ touched.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
-import redis
 from redis.connection import parse_url
 
-from tests.conftest import IN_CI
 from tests.factories import free_port
 from tests.scaleout.redis_proxy import RedisProxy
-
-REDIS_URL = os.environ.get("CATALOG_GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def redis_client() -> redis.Redis:
-    """A client of the test Redis."""
-    return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+from tests.servers import redis_client, require_redis
 
 
 def delete_keys(pattern: str) -> None:
@@ -41,17 +32,7 @@ def delete_keys(pattern: str) -> None:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """The test Redis; skipped when unreachable, except in CI."""
-    client = redis_client()
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        message = f"Redis is not reachable at {REDIS_URL} ({error})"
-        if IN_CI:
-            pytest.fail(message + " (required when CI=true)")
-        pytest.skip(message)
-    finally:
-        client.close()
-    return REDIS_URL
+    return require_redis()
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from catalog_gateway.auth.revocation import (
 from catalog_gateway.cli import app as cli_app
 from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import get_settings
-from tests.scaleout.conftest import redis_client
 from tests.scaleout.redis_proxy import RedisProxy
+from tests.servers import redis_client
 
 TTL = 300.0  # far longer than any test: only an eviction can explain a key leaving the cache
 KEY_A, KEY_B = "cgw_key-a", "cgw_key-b"

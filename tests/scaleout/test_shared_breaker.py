@@ -16,8 +16,9 @@ from structlog.testing import capture_logs
 from catalog_gateway.connectors.breaker import Breaker
 from catalog_gateway.connectors.breaker_storage import FallbackBreakerStorage, namespace_for
 from catalog_gateway.shared_state import Outage
-from tests.scaleout.conftest import delete_keys, redis_client
+from tests.scaleout.conftest import delete_keys
 from tests.scaleout.redis_proxy import RedisProxy
+from tests.servers import redis_client
 
 FAILURES = 2
 RESET_SECONDS = 30.0

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -44,11 +43,11 @@ from catalog_gateway.events.models import EventRecord
 from catalog_gateway.sources.models import Source
 from tests.ecommerce.payloads import envelope, product_payload
 from tests.ecommerce.server import Ecommerce, ServerProcess, start_server
-from tests.factories import bearer, free_port, make_organization, make_source
+from tests.factories import bearer, make_organization, make_source
 from tests.protection.conftest import instructor_event
 from tests.scaleout.conftest import delete_keys
+from tests.servers import CLI, start_gateway, stop_gateway, wait_until_answering
 
-CLI = str(Path(sys.executable).with_name("catalog-gateway"))
 STARTUP_SECONDS = 60
 AUTH_CACHE_SECONDS = 300
 BREAKER_FAILURES = 2
@@ -131,54 +130,17 @@ def _server_env(database_url: str, redis_url: str, ecommerce_url: str) -> dict[s
     }
 
 
-def _start(workdir: Path, name: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """`catalog-gateway serve` in a process of its own, logging to `workdir/name.log`."""
-    port = free_port()
-    with (workdir / f"{name}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=workdir,  # no stray .env file is read
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server at {url} did not start in {STARTUP_SECONDS} s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def deployment(
     workdir: Path, fresh_postgres: str, redis_url: str, ecommerce_process: ServerProcess
 ) -> Iterator[Deployment]:
     tag = uuid.uuid4().hex[:10]
     env = _server_env(fresh_postgres, redis_url, ecommerce_process.url)
-    started = [_start(workdir, name, env) for name in ("a", "b")]  # side by side
+    started = [start_gateway(workdir, name, env) for name in ("a", "b")]  # side by side
     database = Database(fresh_postgres)
     try:
         for (process, url), name in zip(started, ("a", "b"), strict=True):
-            _wait_until_ready(url, process, workdir / f"{name}.log")
+            wait_until_answering(url, process, workdir / f"{name}.log", "/ready", STARTUP_SECONDS)
         yield Deployment(
             started[0][1],
             started[1][1],
@@ -191,7 +153,7 @@ def deployment(
         )
     finally:
         for process, _ in started:
-            _stop(process)
+            stop_gateway(process)
         database.dispose()
         delete_keys(f"{namespace_for('ecommerce', ecommerce_process.url)}:*")
         delete_keys(f"*-{tag}*")  # the sources' rate-limit counters

@@ -294,3 +294,24 @@ def test_the_prepare_pool_shares_the_cores_among_the_processes() -> None:
     assert prepare_threads(Settings(workers=2)) == max(1, cores // 2)
     assert prepare_threads(Settings(workers=cores * 4)) == 1
     assert prepare_threads(Settings(workers=2, cpu_workers=3)) == 3
+
+
+def test_an_intake_closed_by_one_lifespan_serves_the_next(service: EventGateway) -> None:
+    """An app may be served, stopped and served again (test clients do so)."""
+    intake = EventIntake(cpu_workers=1, writers=1, max_group_events=100)
+
+    async def send(event_id: str, n: int) -> list[Handled]:
+        events = await intake.prepare(
+            prepare_events,
+            service,
+            service.profile_by_slug("exec-ed"),
+            [Envelope.model_validate(envelope(event_id, product(n)))],
+        )
+        return await intake.apply(events)
+
+    first = asyncio.run(send("first", 1))
+    intake.close()
+    second = asyncio.run(send("second", 2))
+    intake.close()
+
+    assert statuses(first) == statuses(second) == [("applied", False)]

@@ -39,8 +39,7 @@ def test_the_counts_still_limit_and_expire() -> None:
 
 
 def test_quiet_clients_are_swept_inline() -> None:
-    storage = InProcessStorage()
-    storage.sweep_seconds = 0.05
+    storage = InProcessStorage(sweep_seconds=0.05)
     storage.incr("quiet", expiry=0.01)
     assert "quiet" in storage.storage
     time.sleep(0.06)  # expired, and a sweep is due

@@ -33,11 +33,14 @@ class EventIntake:
 
     def __init__(self, *, cpu_workers: int, writers: int, max_group_events: int) -> None:
         self.cpu_workers = cpu_workers
-        self._cpu = ThreadPoolExecutor(max_workers=cpu_workers, thread_name_prefix="prepare")
+        self._cpu: ThreadPoolExecutor | None = None
         self.lane = WriterLane(writers=writers, max_group_events=max_group_events)
 
     async def prepare(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run `work` on the prepare pool."""
+        """Run `work` on the prepare pool (started on first use, again after `close`: an app
+        may be served, stopped and served again)."""
+        if self._cpu is None:
+            self._cpu = ThreadPoolExecutor(self.cpu_workers, thread_name_prefix="prepare")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._cpu, functools.partial(work, *args, **kwargs))
 
@@ -51,4 +54,6 @@ class EventIntake:
     def close(self) -> None:
         """Commit what is queued, then stop the threads."""
         self.lane.close()
-        self._cpu.shutdown(wait=True)
+        cpu, self._cpu = self._cpu, None
+        if cpu is not None:
+            cpu.shutdown(wait=True)

@@ -22,10 +22,9 @@ class InProcessStorage(MemoryStorage):
     """The in-memory storage of `memory://` limits, swept inline at most every
     `sweep_seconds`."""
 
-    sweep_seconds = 1.0
-
-    def __init__(self) -> None:
+    def __init__(self, sweep_seconds: float = 1.0) -> None:
         super().__init__()
+        self.sweep_seconds = sweep_seconds
         # The base class started its first timer; it sweeps once, 10 ms from now, and is
         # never started again (see `_MemoryStorage__schedule_expiry`).
         self._next_sweep = time.monotonic() + self.sweep_seconds

@@ -4,12 +4,16 @@ reference ecommerce server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from catalog_gateway.cli import app as cli
+from catalog_gateway.db.base import utcnow
 from catalog_gateway.db.engine import Database
+from catalog_gateway.events.models import EventRecord
 from catalog_gateway.settings import get_settings
 from tests.ecommerce.conftest import GatewayFactory
 from tests.ecommerce.payloads import RUN_KEYS, envelope, product_payload
@@ -62,7 +66,7 @@ def test_replay_resumes_a_failed_event_and_publishes_the_runs(
         cli, ["events", "replay", "evt-1", "--source", "exec-ed"], env=cli_env
     )
     assert again.exit_code == 1
-    assert "only events that failed retryably" in again.output
+    assert "only events that failed retryably, or in progress past their lease" in again.output
     for run_key in RUN_KEYS:
         assert len(by_class(ecommerce.products(run_key), "Seat")) == 1
 
@@ -86,3 +90,60 @@ def test_replay_while_ecommerce_still_fails_exits_1_and_keeps_the_event_resumabl
     course = gateway.course()
     assert course is not None
     assert {run["status"] for run in course["course_runs"]} == {"unpublished"}
+
+
+def _left_in_progress(database: Database, event_id: str, claimed_ago: timedelta) -> None:
+    """The record as a process that died after the catalog commit, during its ecommerce calls,
+    leaves it: `in_progress`, claimed `claimed_ago`."""
+    with database.unit_of_work() as session:
+        session.execute(
+            update(EventRecord)
+            .where(EventRecord.event_id == event_id)
+            .values(status="in_progress", retryable=False, updated_at=utcnow() - claimed_ago)
+        )
+
+
+def test_replay_takes_over_an_event_left_in_progress_past_its_lease(
+    make_gateway: GatewayFactory,
+    ecommerce: Ecommerce,
+    cli_env: dict[str, str],
+    database: Database,
+) -> None:
+    gateway = make_gateway(ecommerce_budget_seconds=0.5, ecommerce_breaker_failures=1000)
+    ecommerce.fault(status=503)
+    assert gateway.send(envelope("evt-1", product_payload())).status_code == 502
+    ecommerce.clear_faults()
+    _left_in_progress(database, "evt-1", claimed_ago=timedelta(minutes=10))  # lease: 2 min
+
+    result = CliRunner().invoke(
+        cli, ["events", "replay", "evt-1", "--source", "exec-ed"], env=cli_env
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "event evt-1: applied" in result.output
+    record = gateway.event("evt-1").json()
+    assert (record["status"], record["attempts"]) == ("applied", 2)
+    course = gateway.course()
+    assert course is not None
+    assert sorted(run["status"] for run in runs_by_key(course).values()) == ["published"] * 2
+
+
+def test_replay_refuses_an_event_in_progress_within_its_lease_and_says_until_when(
+    make_gateway: GatewayFactory,
+    ecommerce: Ecommerce,
+    cli_env: dict[str, str],
+    database: Database,
+) -> None:
+    gateway = make_gateway(ecommerce_budget_seconds=0.5, ecommerce_breaker_failures=1000)
+    ecommerce.fault(status=503)
+    assert gateway.send(envelope("evt-1", product_payload())).status_code == 502
+    _left_in_progress(database, "evt-1", claimed_ago=timedelta(seconds=5))
+
+    result = CliRunner().invoke(
+        cli, ["events", "replay", "evt-1", "--source", "exec-ed"], env=cli_env
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "event evt-1 is in_progress, claimed at " in result.output
+    assert "it can be replayed once its lease ends at " in result.output
+    assert gateway.event("evt-1").json()["status"] == "in_progress"

@@ -127,6 +127,7 @@ def test_all_or_nothing_batch_with_an_invalid_event_writes_nothing(api: Api) -> 
     ]
     for aborted in results[:3]:
         assert [e["code"] for e in aborted["errors"]] == ["batch_aborted"], aborted
+        assert aborted["retryable"] is False  # the same batch would be refused again
     assert response.json()["summary"]["rejected"] == 4
     assert api.course() is None
     for model in (Course, CourseRun, Instructor, Degree, EventRecord):
@@ -204,6 +205,8 @@ def test_all_or_nothing_batch_names_the_event_whose_database_write_failed(
     assert [e["code"] for e in answers["b-product"]["errors"]] == ["catalog_write_failed"]
     assert answers["b-instructor"]["status"] == "rejected"
     assert [e["code"] for e in answers["b-instructor"]["errors"]] == ["batch_aborted"]
+    # The culprit's failure is retryable, so sending the batch again may apply it.
+    assert answers["b-instructor"]["retryable"] is True
 
 
 def test_malformed_json_batch_is_400(api: Api) -> None:

@@ -254,12 +254,19 @@ def _answer_values(
     }
 
 
+def resumable(record: EventRecord, lease: timedelta) -> bool:
+    """True for an event that failed retryably, or that a process left `in_progress` (it died
+    after the catalog commit) more than `lease` ago: running it again resumes it."""
+    if record.status == EventStatus.FAILED.value:
+        return bool(record.retryable)
+    return record.status == EventStatus.IN_PROGRESS.value and record.updated_at < utcnow() - lease
+
+
 def _claim_existing(record: EventRecord, digest: str, lease: timedelta) -> Claim:
     if record.payload_hash != digest:
         return Claim(ClaimKind.REUSED, record.id, _stored(record))
     status = EventStatus(record.status)
-    abandoned = status is EventStatus.IN_PROGRESS and record.updated_at < utcnow() - lease
-    if (status is EventStatus.FAILED and record.retryable) or abandoned:
+    if resumable(record, lease):
         prior = PriorState(
             record.status,
             record.retryable,

@@ -588,6 +588,9 @@ class EventSet:
         """all_or_nothing: answer every event not answered yet `batch_aborted` (nothing of the
         batch was written); those that ran show their steps rolled back."""
         culprit = self.envelopes[culprit_index].event_id
+        # Sending the batch again may apply it when the culprit's own refusal is retryable
+        # (the database failed, or the event is still in progress elsewhere).
+        retryable = self.handled[culprit_index].answer.retryable
         reason = f"event {culprit} of this all_or_nothing batch was refused"
         traces = {}
         for event in ran:
@@ -610,5 +613,6 @@ class EventSet:
                     "refused, so nothing of the batch was written",
                     step="batch",
                     steps=steps,
+                    retryable=retryable,
                 )
             )

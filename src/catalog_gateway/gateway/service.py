@@ -34,6 +34,7 @@ from catalog_gateway.errors import (
 )
 from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Envelope
+from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.payloads import Payload
 from catalog_gateway.events.results import (
     EventAnswer,
@@ -180,16 +181,15 @@ class EventGateway:
         return profile
 
     def replay(self, source: SourceProfile, event_id: str) -> Handled:
-        """Run a stored event that failed retryably again, from the log (resumes it)."""
+        """Run a stored event again, from the log (resumes it): one that failed retryably, or
+        one a dead process left `in_progress` longer than the lease."""
         with self.database.read() as session:
             record = log.get_event(session, source.id, event_id)
             if record is None:
                 raise NotFoundError(f"source {source.slug} has no event {event_id!r}")
-            if not (record.status == EventStatus.FAILED.value and record.retryable):
+            if not log.resumable(record, self.lease):
                 raise ConflictError(
-                    f"event {event_id} is {record.status}; only events that failed retryably "
-                    "are replayed",
-                    code=ErrorCode.INVALID_REQUEST,
+                    _not_replayable(record, self.lease), code=ErrorCode.INVALID_REQUEST
                 )
             envelope = Envelope(
                 event_id=record.event_id,
@@ -588,6 +588,22 @@ class EventGateway:
             errors=[*prepared.errors, *(errors or [])],
             warnings=[*prepared.warnings, *(warnings or [])],
         )
+
+
+def _not_replayable(record: EventRecord, lease: timedelta) -> str:
+    """Why `events replay` refuses a stored event."""
+    if record.status == EventStatus.IN_PROGRESS.value:
+        until = record.updated_at + lease
+        return (
+            f"event {record.event_id} is in_progress, claimed at {record.updated_at:%H:%M:%S} "
+            f"UTC; it can be replayed once its lease ends at {until:%H:%M:%S} UTC (if the "
+            "process working on it died); only events that failed retryably, or in progress "
+            "past their lease, are replayed"
+        )
+    return (
+        f"event {record.event_id} is {record.status}; only events that failed retryably, or "
+        "in progress past their lease, are replayed"
+    )
 
 
 def _source_values(payload: Any, provenance: Provenance) -> Callable[[str], tuple[str | None, Any]]:

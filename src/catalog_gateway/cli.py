@@ -30,7 +30,8 @@ from catalog_gateway.cli_transformers import transformers_app
 from catalog_gateway.db.base import utcnow
 from catalog_gateway.db.engine import Database
 from catalog_gateway.db.migrations import is_up_to_date, upgrade
-from catalog_gateway.errors import CatalogGatewayError
+from catalog_gateway.errors import CatalogGatewayError, ErrorCode, NotFoundError
+from catalog_gateway.events import log
 from catalog_gateway.events.log import purge as purge_events
 from catalog_gateway.observability.logging import configure_logging, log_serving
 from catalog_gateway.observability.metrics import multiprocess_directory
@@ -546,6 +547,58 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_DURATION_UNITS[match.group(2)]: int(match.group(1))})
 
 
+@events_app.command("list")
+def events_list(
+    source: Annotated[str | None, typer.Option(help="Only this source's events.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only events in this status (e.g. failed).")
+    ] = None,
+    stuck: Annotated[
+        bool,
+        typer.Option(
+            "--stuck",
+            help="Only events left in_progress past their lease (a process died after the "
+            "catalog commit): `events replay` takes them over.",
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """The event log, oldest first: id, source, type, status, retryable, attempts, updated."""
+    settings = get_settings()
+
+    def listed(session: Session) -> list[dict[str, Any]]:
+        source_id = None
+        if source is not None:
+            found = log.source_by_slug(session, source)
+            if found is None:
+                raise NotFoundError(f"no source {source!r}", code=ErrorCode.UNKNOWN_SOURCE)
+            source_id = found.id
+        lease = timedelta(seconds=settings.event_lease_seconds)
+        filters = log.EventFilter(
+            source_id=source_id,
+            status=status,
+            claimed_before=utcnow() - lease if stuck else None,
+        )
+        page = log.list_events(session, filters, cursor=None, limit=limit)
+        return [
+            {
+                "event_id": record.event_id,
+                "source": record.source.slug,
+                "event_type": record.event_type,
+                "status": record.status,
+                "retryable": record.retryable,
+                "attempts": record.attempts,
+                "updated": record.updated_at.isoformat(timespec="seconds"),
+            }
+            for record in page.results
+        ]
+
+    rows = _run(listed)
+    columns = ["event_id", "source", "event_type", "status", "retryable", "attempts", "updated"]
+    _listing("events", rows, columns, as_json)
+
+
 @events_app.command("purge")
 def events_purge(
     older_than: Annotated[
@@ -614,7 +667,8 @@ def events_replay(
     source: Annotated[str, typer.Option(help="The source that sent it.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Run a stored event that failed retryably again (it resumes at the failed step)."""
+    """Run a stored event that failed retryably, or was left in progress past its lease, again
+    (it resumes at the failed step)."""
     services = bootstrap()
     try:
         if not is_up_to_date(services.database):

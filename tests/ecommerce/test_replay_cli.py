@@ -3,6 +3,7 @@ reference ecommerce server."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -147,3 +148,41 @@ def test_replay_refuses_an_event_in_progress_within_its_lease_and_says_until_whe
     assert "event evt-1 is in_progress, claimed at " in result.output
     assert "it can be replayed once its lease ends at " in result.output
     assert gateway.event("evt-1").json()["status"] == "in_progress"
+
+
+def test_events_list_stuck_shows_only_events_in_progress_past_their_lease(
+    make_gateway: GatewayFactory,
+    ecommerce: Ecommerce,
+    cli_env: dict[str, str],
+    database: Database,
+) -> None:
+    gateway = make_gateway(ecommerce_budget_seconds=0.5, ecommerce_breaker_failures=1000)
+    ecommerce.fault(status=503)
+    for event_id in ("stuck-1", "fresh-1", "failed-1"):
+        payload = product_payload(external_id=f"xe-{event_id}", number=event_id.upper())
+        assert gateway.send(envelope(event_id, payload)).status_code == 502
+    _left_in_progress(database, "stuck-1", claimed_ago=timedelta(minutes=10))
+    _left_in_progress(database, "fresh-1", claimed_ago=timedelta(seconds=5))
+
+    stuck = CliRunner().invoke(cli, ["events", "list", "--stuck", "--json"], env=cli_env)
+    table = CliRunner().invoke(cli, ["events", "list", "--stuck"], env=cli_env)
+    failed = CliRunner().invoke(
+        cli, ["events", "list", "--status", "failed", "--source", "exec-ed", "--json"], env=cli_env
+    )
+    unknown = CliRunner().invoke(cli, ["events", "list", "--source", "nope"], env=cli_env)
+
+    assert stuck.exit_code == 0, stuck.output
+    (row,) = json.loads(stuck.output)["events"]
+    assert (row["event_id"], row["source"], row["status"], row["attempts"]) == (
+        "stuck-1",
+        "exec-ed",
+        "in_progress",
+        1,
+    )
+    assert table.output.splitlines()[0].split() == [
+        "event_id", "source", "event_type", "status", "retryable", "attempts", "updated"
+    ]  # fmt: skip
+    assert [line.split()[0] for line in table.output.splitlines()[1:]] == ["stuck-1"]
+    assert [r["event_id"] for r in json.loads(failed.output)["events"]] == ["failed-1"]
+    assert unknown.exit_code == 1
+    assert "no source 'nope'" in unknown.output

@@ -369,6 +369,8 @@ class EventFilter:
     status: str | None = None
     event_type: str | None = None
     since: datetime | None = None
+    # Stuck: `in_progress` and claimed before this (a process died after the catalog commit).
+    claimed_before: datetime | None = None
 
 
 def list_events(
@@ -384,6 +386,11 @@ def list_events(
         query = query.where(EventRecord.event_type == filters.event_type)
     if filters.since is not None:
         query = query.where(EventRecord.received_at >= filters.since)
+    if filters.claimed_before is not None:
+        query = query.where(
+            EventRecord.status == EventStatus.IN_PROGRESS.value,
+            EventRecord.updated_at < filters.claimed_before,
+        )
     return paginate(session, query, EventRecord.id, cursor=cursor, limit=limit)
 
 

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from catalog_gateway.console import queries, routes
 from catalog_gateway.db.engine import Database
@@ -365,3 +366,30 @@ def test_the_dashboard_shows_this_process_event_loop_lag(admin: Browser) -> None
         r"long before it is looked at\.) As seen by this server process\.",
         text,
     ), text
+
+
+def test_the_dashboard_counts_events_stuck_in_progress_past_their_lease(
+    admin: Browser, database: Database
+) -> None:
+    keys = admin.keys
+    sent(
+        admin,
+        (keys.bootcamps, bootcamp_event("bc-stuck"), "applied"),
+        (keys.bootcamps, bootcamp_event("bc-fresh", number="CODE200"), "applied"),
+    )
+    claimed = {"bc-stuck": timedelta(minutes=10), "bc-fresh": timedelta(seconds=5)}  # lease 2 min
+    with database.unit_of_work() as session:
+        for event_id, ago in claimed.items():
+            session.execute(
+                update(EventRecord)
+                .where(EventRecord.event_id == event_id)
+                .values(status="in_progress", updated_at=datetime.now(UTC) - ago)
+            )
+
+    page = admin.get("/").text
+
+    card = re.search(r'<div class="card" id="stuck">(.*?)</div>', page, re.S)
+    assert card, page
+    text = " ".join(re.sub(r"<[^>]+>", " ", card.group(1)).split())
+    assert text.startswith("Stuck in progress 1 event Left in progress past their lease"), text
+    assert 'href="/console/events?status=in_progress"' in card.group(1)

@@ -71,6 +71,22 @@ def _lists_key_postgresql(element: lists_key, compiler: SQLCompiler, **kw: Any) 
     return f"(({column} -> CAST({member} AS TEXT)) @> jsonb_build_array(CAST({key} AS TEXT)))"
 
 
+def stuck_count(session: Session, claimed_before: datetime) -> int:
+    """How many events a process left `in_progress` (it died after the catalog commit) and
+    claimed before `claimed_before` (the lease's start): `events replay` takes them over."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(EventRecord)
+            .where(
+                EventRecord.status == EventStatus.IN_PROGRESS.value,
+                EventRecord.updated_at < claimed_before,
+            )
+        )
+        or 0
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class EventPage:
     """Newest events first; `older` is the `before` of the next page (None on the last)."""

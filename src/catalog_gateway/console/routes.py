@@ -123,6 +123,7 @@ def dashboard(request: Request, _admin: LoggedIn) -> Response:
     with _database(request).read() as session:
         counts = queries.events_per_minute(session, start)
         waiting = queries.failed_retryable_count(session)
+        stuck = queries.stuck_count(session, utcnow() - _gateway(request).lease)
     return page(
         request,
         "dashboard.html",
@@ -130,6 +131,7 @@ def dashboard(request: Request, _admin: LoggedIn) -> Response:
             "chart": events_chart(counts, start, CHART_MINUTES),
             "minutes": CHART_MINUTES,
             "waiting": waiting,
+            "stuck": stuck,
             "downstream": pages.downstream_state(_gateway(request)),
             "loop_lag": _loop_lag(request).summary(),
         },

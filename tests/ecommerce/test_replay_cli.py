@@ -19,7 +19,7 @@ from catalog_gateway.settings import get_settings
 from tests.ecommerce.conftest import GatewayFactory
 from tests.ecommerce.payloads import RUN_KEYS, envelope, product_payload
 from tests.ecommerce.server import Ecommerce, by_class
-from tests.ecommerce.support import runs_by_key
+from tests.ecommerce.support import Gateway, runs_by_key
 from tests.factories import url_of
 
 
@@ -104,14 +104,17 @@ def _left_in_progress(database: Database, event_id: str, claimed_ago: timedelta)
         )
 
 
-def test_replay_takes_over_an_event_left_in_progress_past_its_lease(
-    make_gateway: GatewayFactory,
-    ecommerce: Ecommerce,
-    cli_env: dict[str, str],
-    database: Database,
-) -> None:
-    gateway = make_gateway(ecommerce_budget_seconds=0.5, ecommerce_breaker_failures=1000)
+@pytest.fixture
+def failing_gateway(make_gateway: GatewayFactory, ecommerce: Ecommerce) -> Gateway:
+    """A gateway whose ecommerce answers 503 (each event fails at its publication, 502)."""
     ecommerce.fault(status=503)
+    return make_gateway(ecommerce_budget_seconds=0.5, ecommerce_breaker_failures=1000)
+
+
+def test_replay_takes_over_an_event_left_in_progress_past_its_lease(
+    failing_gateway: Gateway, ecommerce: Ecommerce, cli_env: dict[str, str], database: Database
+) -> None:
+    gateway = failing_gateway
     assert gateway.send(envelope("evt-1", product_payload())).status_code == 502
     ecommerce.clear_faults()
     _left_in_progress(database, "evt-1", claimed_ago=timedelta(minutes=10))  # lease: 2 min
@@ -130,13 +133,9 @@ def test_replay_takes_over_an_event_left_in_progress_past_its_lease(
 
 
 def test_replay_refuses_an_event_in_progress_within_its_lease_and_says_until_when(
-    make_gateway: GatewayFactory,
-    ecommerce: Ecommerce,
-    cli_env: dict[str, str],
-    database: Database,
+    failing_gateway: Gateway, cli_env: dict[str, str], database: Database
 ) -> None:
-    gateway = make_gateway(ecommerce_budget_seconds=0.5, ecommerce_breaker_failures=1000)
-    ecommerce.fault(status=503)
+    gateway = failing_gateway
     assert gateway.send(envelope("evt-1", product_payload())).status_code == 502
     _left_in_progress(database, "evt-1", claimed_ago=timedelta(seconds=5))
 
@@ -151,13 +150,9 @@ def test_replay_refuses_an_event_in_progress_within_its_lease_and_says_until_whe
 
 
 def test_events_list_stuck_shows_only_events_in_progress_past_their_lease(
-    make_gateway: GatewayFactory,
-    ecommerce: Ecommerce,
-    cli_env: dict[str, str],
-    database: Database,
+    failing_gateway: Gateway, cli_env: dict[str, str], database: Database
 ) -> None:
-    gateway = make_gateway(ecommerce_budget_seconds=0.5, ecommerce_breaker_failures=1000)
-    ecommerce.fault(status=503)
+    gateway = failing_gateway
     for event_id in ("stuck-1", "fresh-1", "failed-1"):
         payload = product_payload(external_id=f"xe-{event_id}", number=event_id.upper())
         assert gateway.send(envelope(event_id, payload)).status_code == 502

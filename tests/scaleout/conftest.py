@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from redis.connection import parse_url
 
+from tests.ecommerce.conftest import api_key  # noqa: F401 (a fixture: source exec-ed, MITx)
 from tests.factories import free_port
 from tests.scaleout.redis_proxy import RedisProxy
 from tests.servers import redis_client, require_redis

@@ -16,7 +16,7 @@ from catalog_gateway.db.engine import Database
 from catalog_gateway.settings import Settings
 from catalog_gateway.throttling.limiter import RateLimiter, quota
 from tests.ecommerce.payloads import envelope, product_payload
-from tests.factories import bearer, free_port, make_organization, make_source, url_of
+from tests.factories import bearer, free_port, url_of
 from tests.protection.conftest import instructor_event
 from tests.scaleout.conftest import delete_keys
 from tests.scaleout.redis_proxy import RedisProxy
@@ -60,15 +60,6 @@ def test_the_limiter_counts_in_its_own_process_while_redis_is_down(
         "shared_state_unavailable",
         "shared_state_restored",
     ]
-
-
-@pytest.fixture
-def api_key(database: Database) -> str:
-    """Source `exec-ed` (canonical transformer) and organization MITx; the source's key."""
-    with database.unit_of_work() as session:
-        make_organization(session, "MITx")
-        _, issued = make_source(session, "exec-ed")
-    return issued.api_key
 
 
 @pytest.fixture

@@ -142,22 +142,21 @@ class Committed:
         self._events = events
         self._indexes = indexes
         self._error = error
+        # Created once the transaction has ended: which of its events committed is known.
+        self._committed = [event for event in events.committed if event.index in indexes]
 
     @property
     def calls_out(self) -> bool:
         """True when some of its events still have external steps to run (`finish` does)."""
-        return self._error is None and any(
-            event.external and event.index in self._indexes for event in self._events.committed
-        )
+        return self._error is None and any(event.external for event in self._committed)
 
     def finish(self) -> list[Handled]:
         """Run the external steps of its committed events that need them, then answer each of
         its events, in the order they were sent."""
         if self._error is not None:
             raise self._error
-        indexes = self._indexes
-        self._events.finish([e for e in self._events.committed if e.index in indexes])
-        return [self._events.handled[i] for i in indexes]
+        self._events.finish(self._committed)
+        return [self._events.handled[i] for i in self._indexes]
 
 
 def commit_together(sets: list[EventSet]) -> list[Committed]:

@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     THROTTLED = "throttled"
     OVERLOADED = "overloaded"
+    CATALOG_UNAVAILABLE = "catalog_unavailable"
     BODY_TOO_LARGE = "body_too_large"
     INPUT_TOO_COMPLEX = "input_too_complex"
     # Events: the envelope and its handling.
@@ -33,6 +34,7 @@ class ErrorCode(StrEnum):
     EVENT_IN_PROGRESS = "event_in_progress"
     TRANSFORM_FAILED = "transform_failed"
     CATALOG_WRITE_FAILED = "catalog_write_failed"
+    ANSWER_NOT_STORED = "answer_not_stored"
     BATCH_TOO_LARGE = "batch_too_large"
     BATCH_ABORTED = "batch_aborted"
     ECOMMERCE_REJECTED = "ecommerce_rejected"

@@ -43,7 +43,7 @@ from catalog_gateway.catalog.loading import CoreLoader
 from catalog_gateway.catalog.organizations import resolve_organization
 from catalog_gateway.catalog.state import CatalogState, Loader
 from catalog_gateway.catalog.writing import write
-from catalog_gateway.errors import DownstreamUnavailableError, ErrorCode
+from catalog_gateway.errors import ErrorCode
 from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.results import EventAnswer, EventStatus, StepRecord, refusal
@@ -57,10 +57,12 @@ from catalog_gateway.gateway.executor import (
     failed_step,
     publish_in_transaction,
     run_catalog_steps,
+    unexpected_failure,
 )
 from catalog_gateway.gateway.locks import lock_products
 from catalog_gateway.gateway.names import names_of
 from catalog_gateway.gateway.plans import EventPlan
+from catalog_gateway.gateway.resumed import carry_over, finish_record
 from catalog_gateway.gateway.service import (
     EventGateway,
     Handled,
@@ -69,6 +71,7 @@ from catalog_gateway.gateway.service import (
     SourceProfile,
 )
 from catalog_gateway.gateway.unchanged import Unchanged, find_unchanged
+from catalog_gateway.gateway.validation import Finding
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +121,22 @@ def apply_events(
         return [Handled(gateway.dry_run(source, envelope)) for envelope in envelopes]
     (committed,) = commit_together([prepare_events(gateway, source, envelopes, policy)])
     return committed.finish()
+
+
+def unavailable(source: str, event_id: str, event_type: str) -> EventAnswer:
+    """The answer to an event the database failed before or while it ran (nothing of it was
+    written): `failed`, `catalog_write_failed`, retryable."""
+    (finding,) = database_failure().errors
+    return refusal(
+        event_id=event_id,
+        event_type=event_type,
+        source=source,
+        code=finding.code,
+        message=finding.message,
+        step=finding.step,
+        status=EventStatus.FAILED,
+        retryable=True,
+    )
 
 
 def prepare_events(
@@ -202,12 +221,13 @@ class _Event:
     replayed: bool = False
     external: bool = False  # its external steps and publication run after the commit
     record_id: int | None = None  # its event-log record, once stored
+    retry_after: int | None = None  # refused before it ran: a downstream is unavailable
 
     def reset(self) -> None:
         """Forget what a transaction that did not commit did."""
         self.claim = self.prepared = self.context = self.answer = None
         self.replayed = self.external = False
-        self.record_id = None
+        self.record_id = self.retry_after = None
 
     def running(self) -> tuple[Prepared, EventPlan, StepContext]:
         """What an event whose catalog steps ran has: its preparation, plan and context."""
@@ -333,7 +353,7 @@ class EventSet:
             return
         culprit = outcome.culprit or self._database_failure_refusal(events)
         assert culprit.answer is not None
-        self.handled[culprit.index] = Handled(culprit.answer)
+        self.handled[culprit.index] = Handled(culprit.answer, retry_after=culprit.retry_after)
         self._abort(culprit.index, outcome.ran)
 
     # --- the transaction --------------------------------------------------------------------
@@ -415,7 +435,8 @@ class EventSet:
                 raise
         else:
             self.state.end_event()
-        self._store(event)
+        if event.retry_after is None:  # an answer given before the event ran is not stored
+            self._store(event)
 
     def _repeated(self, event: _Event) -> bool:
         """An event id sent twice in one request: the second is answered as it would be after
@@ -427,6 +448,8 @@ class EventSet:
             self._conflict(event, reused=True)
         elif first.external or first.answer is None:
             self._conflict(event, reused=False)
+        elif first.retry_after is not None:  # refused before it ran: so is this one
+            event.answer, event.retry_after = first.answer, first.retry_after
         else:
             event.answer, event.replayed = first.answer, True
         return True
@@ -439,9 +462,15 @@ class EventSet:
             raise _RefusedError
 
     def _store(self, event: _Event) -> None:
-        """Keep the event's record to write with the transaction (its answer, or in progress)."""
+        """Keep the event's record to write with the transaction: its answer, or, when its
+        external steps are still to run, `in_progress` with the catalog steps it committed
+        (what a process that dies before the answer leaves for the event's resumption)."""
         assert event.claim is not None
-        answer = None if event.external else event.answer
+        answer = event.answer
+        if event.external:
+            answer = self._conclude(event, Execution()).model_copy(
+                update={"status": EventStatus.IN_PROGRESS}
+            )
         self.entries.append(
             log.Entry(event.envelope, event.digest, event.claim, answer, self._canonical(event))
         )
@@ -463,11 +492,7 @@ class EventSet:
             raise _RefusedError
         ecommerce = gateway.ecommerce
         if plan.calls_out and ecommerce is not None and ecommerce.breaker.is_open():
-            raise DownstreamUnavailableError(
-                "ecommerce is failing, so no event that publishes to it is started; "
-                "nothing was changed: send the event again after Retry-After seconds",
-                retry_after=ecommerce.breaker.retry_after(),
-            )
+            self._refuse_downstream(event, prepared, ecommerce.breaker.retry_after())
         event.context = context = gateway.context(source, event.envelope)
         context.unchanged = self._unchanged(session, prepared, context)
         if context.unchanged is not None:
@@ -481,6 +506,31 @@ class EventSet:
             return
         publish_in_transaction(session, state, plan, context, prepared.trace)
         event.answer = self._conclude(event, Execution())
+
+    def _refuse_downstream(self, event: _Event, prepared: Prepared, retry_after: int) -> None:
+        """Refuse an event that would publish to ecommerce while its breaker is open, before
+        anything of it runs: answered `failed`, `downstream_unavailable`, retryable; not stored
+        (the next attempt starts afresh). A single event is answered 503 with `Retry-After`
+        (`Handled.retry_after`); the other events of a batch go on."""
+        assert prepared.plan is not None
+        execution = Execution(
+            EventStatus.FAILED,
+            retryable=True,
+            errors=[
+                Finding(
+                    ErrorCode.DOWNSTREAM_UNAVAILABLE,
+                    "ecommerce is failing, so no event that publishes to it is started; "
+                    "nothing of this event was changed: send it again after "
+                    f"{retry_after} seconds",
+                    None,
+                    "ecommerce.publish",
+                )
+            ],
+        )
+        fail_catalog(prepared.plan, prepared.trace, execution, reason="ecommerce is failing")
+        event.answer = self._conclude(event, execution)
+        event.retry_after = retry_after
+        raise _RefusedError
 
     def _unchanged(
         self, session: Session, prepared: Prepared, context: StepContext
@@ -500,7 +550,9 @@ class EventSet:
 
     def _after_commit(self, events: list[_Event]) -> None:
         """Answer the events applied in the committed transaction; run the external steps and
-        publication of those that need them (a crash there releases their claims)."""
+        publication of those that need them. Each of those ends with its answer stored, even
+        when something fails on the way (`_finish`); only an interruption (not an error)
+        releases the claims of those not finished."""
         waiting = [event for event in events if event.external]
         try:
             for event in events:
@@ -508,20 +560,35 @@ class EventSet:
                     self._finish(event)
                     waiting.remove(event)
                 assert event.answer is not None
-                self.handled[event.index] = Handled(event.answer, replayed=event.replayed)
+                self.handled[event.index] = Handled(
+                    event.answer, replayed=event.replayed, retry_after=event.retry_after
+                )
         except BaseException:
             for event in waiting:
                 assert event.claim is not None
                 assert event.record_id is not None
-                log.release(self.gateway.database, event.record_id, event.claim.prior)
+                try:
+                    log.release(self.gateway.database, event.record_id, event.claim.prior)
+                except SQLAlchemyError:  # it stays in_progress: resumed after its lease
+                    logger.exception("releasing the claim of event %s", event.envelope.event_id)
             raise
 
     def _finish(self, event: _Event) -> None:
+        """The external steps and publication of an event whose catalog writes committed, and
+        its answer stored. Whatever fails here concerns this event only: a database failure is
+        answered `catalog_write_failed` (`after_commit`), a bug `internal_error`; both keep
+        the catalog writes and are retryable (sending the event again resumes it)."""
         prepared, plan, context = event.running()
-        execution = after_commit(self.gateway.database, plan, context, prepared.trace)
+        try:
+            execution = after_commit(self.gateway.database, plan, context, prepared.trace)
+        except Exception:
+            logger.exception("event %s failed after its catalog commit", event.envelope.event_id)
+            execution = unexpected_failure(failed_step(prepared.trace))
         event.answer = self._conclude(event, execution)
         assert event.record_id is not None
-        log.finish(self.gateway.database, event.record_id, event.answer, prepared.canonical)
+        event.answer = finish_record(
+            self.gateway.database, event.record_id, event.answer, prepared.canonical
+        )
 
     def _conclude(self, event: _Event, execution: Execution) -> EventAnswer:
         prepared = event.prepared or event.transformed
@@ -530,6 +597,9 @@ class EventSet:
         answer, _canonical = self.gateway.conclude(
             self.source, event.envelope, event.started, prepared, context, execution
         )
+        claim = event.claim
+        if claim is not None and claim.prior is not None:  # resumed: say what came before
+            answer = carry_over(answer, claim.prior)
         return answer
 
     @staticmethod
@@ -556,31 +626,29 @@ class EventSet:
 
     def _store_alone(self, event: _Event, answer: EventAnswer) -> None:
         """Claim the event and store `answer` in a transaction of their own (its own was
-        rolled back)."""
-        with self.gateway.database.unit_of_work() as session:
-            records = log.records_of(session, self.source.id, [event.envelope.event_id])
-            claim = log.claim(records, event.envelope, event.digest, self.gateway.lease)
-            if claim.kind in (log.ClaimKind.NEW, log.ClaimKind.RESUME):
-                entry = log.Entry(
-                    event.envelope, event.digest, claim, answer, self._canonical(event)
-                )
-                log.save(session, self.source.id, [entry])
+        rolled back); if the database fails again, the answer is only sent."""
+        try:
+            with self.gateway.database.unit_of_work() as session:
+                records = log.records_of(session, self.source.id, [event.envelope.event_id])
+                claim = log.claim(records, event.envelope, event.digest, self.gateway.lease)
+                if claim.kind in (log.ClaimKind.NEW, log.ClaimKind.RESUME):
+                    entry = log.Entry(
+                        event.envelope, event.digest, claim, answer, self._canonical(event)
+                    )
+                    log.save(session, self.source.id, [entry])
+        except SQLAlchemyError:
+            logger.warning(
+                "the answer to event %s (the database failed) could not be stored either",
+                event.envelope.event_id,
+                exc_info=True,
+            )
         self.handled[event.index] = Handled(answer)
 
     def _database_failure_refusal(self, events: list[_Event]) -> _Event:
         """all_or_nothing: the event the database failed on, answered `failed`, retryable."""
         failing = self.current or events[0]
-        (finding,) = database_failure().errors
-        failing.answer = refusal(
-            event_id=failing.envelope.event_id,
-            event_type=failing.envelope.event_type.value,
-            source=self.source.slug,
-            code=finding.code,
-            message=finding.message,
-            step=finding.step,
-            status=EventStatus.FAILED,
-            retryable=True,
-        )
+        envelope = failing.envelope
+        failing.answer = unavailable(self.source.slug, envelope.event_id, envelope.event_type)
         return failing
 
     def _abort(self, culprit_index: int, ran: list[_Event]) -> None:

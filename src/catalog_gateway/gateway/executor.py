@@ -70,7 +70,12 @@ def after_commit(
     failure was (sending the same event again then resumes).
     """
     failures: list[ExternalStepError] = []
-    publishable = _external_phase(plan, context, trace, failures)
+    try:
+        publishable = _external_phase(plan, context, trace, failures)
+    except SQLAlchemyError:  # reading what to send
+        remaining = [step.spec for step in _not_run(plan, trace)]
+        trace.skip_all(remaining, "the catalog database failed")
+        return database_failure(failed_step(trace), "while publishing to ecommerce")
     try:
         _publication_phase(database, plan, context, trace, publishable)
     except SQLAlchemyError:
@@ -183,6 +188,17 @@ def _finding(error: CatalogGatewayError, step: PlannedStep | None) -> Finding:
     base = step.path if step else None
     path = join(base, error.field) if base is not None and error.field else base
     return Finding(error.code, error.message, path, step.spec.name if step else "catalog")
+
+
+def unexpected_failure(step: str) -> Execution:
+    """The answer when the gateway itself failed (a bug) after the catalog writes were
+    committed: they are kept, and sending the same event again resumes it."""
+    message = (
+        "the gateway failed unexpectedly after this event's catalog writes were committed "
+        "(it has been logged); the catalog writes are kept, send the same event again to finish"
+    )
+    finding = Finding(ErrorCode.INTERNAL_ERROR, message, None, step)
+    return Execution(EventStatus.FAILED, retryable=True, errors=[finding])
 
 
 def database_failure(step: str = "catalog", during: str | None = None) -> Execution:

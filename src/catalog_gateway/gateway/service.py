@@ -84,6 +84,9 @@ class Handled:
 
     answer: EventAnswer
     replayed: bool = False
+    # Set when the event was refused before it ran because a downstream system is failing
+    # (`downstream_unavailable`): a single event is then answered 503 with this Retry-After.
+    retry_after: int | None = None
 
 
 @dataclass(slots=True)

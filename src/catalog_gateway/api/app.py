@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from catalog_gateway import __version__
 from catalog_gateway.api.docs_pages import install_api_docs
 from catalog_gateway.api.early_throttle import EarlyEventThrottle
+from catalog_gateway.api.kept_connections import GatewayApp
 from catalog_gateway.api.openapi import without_default_validation_errors
 from catalog_gateway.api.problems import install_problem_handlers
 from catalog_gateway.api.protection import RateLimitHeaders, WriteGate
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         services.close()
         process_stopped()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="Catalog Gateway",
         version=__version__,
         summary="The course catalog and the gateway through which lines of business feed it.",

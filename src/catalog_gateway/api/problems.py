@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -11,8 +12,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from catalog_gateway.api.request_observation import route_of
 from catalog_gateway.errors import (
     CatalogGatewayError,
     ConflictError,
@@ -25,6 +28,9 @@ from catalog_gateway.errors import (
 from catalog_gateway.pointers import pointer
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+EVENTS_PATH = "/api/v1/events"
+
+logger = logging.getLogger(__name__)
 
 
 class Problem(BaseModel):
@@ -161,6 +167,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         status = next((s for cls, s in _STATUS_BY_ERROR if isinstance(error, cls)), 422)
         return problem_response(status, error.code, error.message)
 
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, _error: SQLAlchemyError) -> JSONResponse:
+        # Before an event ran (authenticating its key), or a read: nothing was changed.
+        logger.warning("the database failed: %s %s", request.method, route_of(request.scope))
+        return database_unavailable(request.method, request.url.path)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
         details = list(error.errors())
@@ -189,6 +201,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             500, ErrorCode.INTERNAL_ERROR, "the service failed unexpectedly; it has been logged"
         )
+
+
+def database_unavailable(method: str, path: str) -> JSONResponse:
+    """503 when the database failed outside an event's own handling (the events routes answer
+    event by event): `catalog_write_failed` for a request that sends events, else
+    `catalog_unavailable`; `Retry-After: 1` either way."""
+    if method == "POST" and path.startswith(EVENTS_PATH):
+        code = ErrorCode.CATALOG_WRITE_FAILED
+        detail = "the catalog database failed before the events ran; nothing was written, "
+        detail += "send the same request again"
+    else:
+        code = ErrorCode.CATALOG_UNAVAILABLE
+        detail = "the catalog database failed; nothing was changed, try again"
+    return problem_response(503, code, detail, headers={"Retry-After": "1"})
 
 
 def invalid_body(details: Sequence[Any]) -> ProblemError:

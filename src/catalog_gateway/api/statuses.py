@@ -28,6 +28,8 @@ def status_of(status: EventStatus, codes: set[str]) -> int:
         return 403
     if status is EventStatus.FAILED and ErrorCode.CATALOG_WRITE_FAILED in codes:
         return 503
+    if status is EventStatus.FAILED and ErrorCode.INTERNAL_ERROR in codes:
+        return 500
     return HTTP_STATUS[status]
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from catalog_gateway.api.dependencies import (
     Caller,
@@ -30,14 +32,20 @@ from catalog_gateway.api.request_observation import route_of
 from catalog_gateway.api.statuses import http_status
 from catalog_gateway.auth.principal import Principal
 from catalog_gateway.db.base import utcnow
-from catalog_gateway.errors import ErrorCode
+from catalog_gateway.errors import DownstreamUnavailableError, ErrorCode
 from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Clock, Envelope
 from catalog_gateway.events.models import EventRecord
 from catalog_gateway.events.payloads import payload_schema
 from catalog_gateway.events.results import EventAnswer, EventIssue, EventStatus, refusal
 from catalog_gateway.events.types import EventType
-from catalog_gateway.gateway.engine import ErrorPolicy, EventSet, apply_events, prepare_events
+from catalog_gateway.gateway.engine import (
+    ErrorPolicy,
+    EventSet,
+    apply_events,
+    prepare_events,
+    unavailable,
+)
 from catalog_gateway.gateway.intake import EventIntake
 from catalog_gateway.gateway.schema_errors import field_errors
 from catalog_gateway.gateway.service import EventGateway, Handled, SourceProfile
@@ -45,6 +53,8 @@ from catalog_gateway.observability.logging import log_answer
 from catalog_gateway.observability.metrics import observe_answer
 from catalog_gateway.settings import Settings
 from catalog_gateway.text import printable
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 read_router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[ThrottledReads])
@@ -84,13 +94,39 @@ async def post_event(
         body = await read_json(request, settings.max_body_bytes, settings)
         body.refuse_bad_text()
         envelope = _envelope(body.document, _clock(settings))
-        intake = _intake(request)
-        prepared = await intake.prepare(_prepare, gateway, caller, [envelope], dry_run)
-        (handled,) = prepared if isinstance(prepared, list) else await intake.apply(prepared)
+        (handled,) = await _handle(_intake(request), gateway, caller, [envelope], dry_run)
+    if handled.retry_after is not None:  # refused before it ran: the contract's 503 problem
+        raise DownstreamUnavailableError(
+            handled.answer.errors[0].message, retry_after=handled.retry_after
+        )
     headers = {REPLAYED_HEADER: "true"} if handled.replayed else None
     answer = _as_sent(handled)
     _report(answer)
     return _answer_response(answer, headers)
+
+
+async def _handle(
+    intake: EventIntake,
+    gateway: EventGateway,
+    caller: Principal,
+    envelopes: list[Envelope],
+    dry_run: bool,
+    policy: ErrorPolicy = ErrorPolicy.INDEPENDENT,
+) -> list[Handled]:
+    """Every event answered: prepared, then committed in the writer lane and finished (the
+    engine answers a database failure there event by event). If the database fails while the
+    events are prepared (the source's profile, its references, a dry run's reads), nothing was
+    written: each is answered `failed`, `catalog_write_failed`, retryable."""
+    try:
+        prepared = await intake.prepare(_prepare, gateway, caller, envelopes, dry_run, policy)
+    except SQLAlchemyError:
+        logger.warning("the database failed while events were prepared", exc_info=True)
+        source = caller.source_slug or ""
+        return [
+            Handled(unavailable(source, envelope.event_id, envelope.event_type.value))
+            for envelope in envelopes
+        ]
+    return prepared if isinstance(prepared, list) else await intake.apply(prepared)
 
 
 def _prepare(
@@ -195,9 +231,13 @@ async def post_batch(
             )
         charge_more_events(request, caller, len(batch.events) - 1)
         intake = _intake(request)
-        parsed = await intake.prepare(
-            _parse_batch, gateway, caller, batch, bad_events, _clock(settings)
-        )
+        try:
+            parsed = await intake.prepare(
+                _parse_batch, gateway, caller, batch, bad_events, _clock(settings)
+            )
+        except SQLAlchemyError:  # reading the source's profile: nothing ran
+            logger.warning("the database failed while a batch was read", exc_info=True)
+            parsed = [_unavailable_item(caller.source_slug or "", raw) for raw in batch.events]
         answers = await _answer_batch(intake, gateway, caller, batch.error_policy, parsed, dry_run)
     summary = dict.fromkeys(
         (status.value for status in EventStatus if status is not EventStatus.IN_PROGRESS), 0
@@ -249,10 +289,8 @@ async def _answer_batch(
         return [
             item if isinstance(item, EventAnswer) else _aborted(source, item) for item in parsed
         ]
-    prepared = await intake.prepare(_prepare, gateway, caller, envelopes, dry_run, policy)
     handled = iter(
-        _as_sent(h)
-        for h in (prepared if isinstance(prepared, list) else await intake.apply(prepared))
+        _as_sent(h) for h in await _handle(intake, gateway, caller, envelopes, dry_run, policy)
     )
     return [next(handled) if isinstance(item, Envelope) else item for item in parsed]
 
@@ -301,6 +339,14 @@ def _malformed_item(source: str, raw: Any, problems: list[tuple[str, str]]) -> E
             EventIssue(code=ErrorCode.INVALID_ENVELOPE, message=message, step="envelope", path=path)
             for message, path in problems
         ],
+    )
+
+
+def _unavailable_item(source: str, raw: Any) -> EventAnswer:
+    """A batch item answered `catalog_write_failed` before it was read (nothing ran)."""
+    fields = raw if isinstance(raw, dict) else {}
+    return unavailable(
+        source, _echo(fields.get("event_id"), 128), _echo(fields.get("event_type"), 64)
     )
 
 

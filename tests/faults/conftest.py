@@ -1,8 +1,8 @@
 """Fixtures of the real-fault tests: a fresh database (a SQLite file, or a PostgreSQL database
 of the test's own, created and dropped around it), the reference ecommerce server as a process
-of the test's own, `catalog-gateway serve` processes that a test can SIGKILL and start again on
-the same database, and what the tests check afterwards: the catalog rows of a source, whole
-and counted, and the event log's statuses.
+(emptied before each test), `catalog-gateway serve` processes that a test can SIGKILL and
+start again on the same database, and what the tests check afterwards: the catalog rows of a
+source, whole and counted, and the event log's statuses.
 
 Nothing is monkeypatched: the faults are real (a killed process, terminated database
 connections, an ecommerce server answering 503), and so is everything they hit.
@@ -103,10 +103,12 @@ def make_database(
 # The reference ecommerce server -------------------------------------------------------------
 
 
-@pytest.fixture
-def ecommerce_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """The reference ecommerce server, a process of this test's own (its store starts empty)."""
-    server = start_server(tmp_path / "products.json", tmp_path / "ecommerce.log")
+@pytest.fixture(scope="session")
+def ecommerce_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The reference ecommerce server, one process for the session (its start costs seconds);
+    each test empties it first (`ecommerce`)."""
+    directory = tmp_path_factory.mktemp("faults-ecommerce")
+    server = start_server(directory / "products.json", directory / "ecommerce.log")
     try:
         yield server
     finally:
@@ -115,8 +117,11 @@ def ecommerce_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 @pytest.fixture
 def ecommerce(ecommerce_server: ServerProcess) -> Ecommerce:
-    """Faults and stored products of this test's ecommerce server."""
-    return Ecommerce(ecommerce_server.url, ecommerce_server.data_path)
+    """The reference ecommerce server, without faults and with no product stored."""
+    ecommerce = Ecommerce(ecommerce_server.url, ecommerce_server.data_path)
+    ecommerce.clear_faults()
+    ecommerce.clear_products()
+    return ecommerce
 
 
 # `catalog-gateway serve` processes -----------------------------------------------------------

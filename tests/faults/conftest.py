@@ -56,6 +56,7 @@ class FreshDatabase:
     database: Database
     source_id: int
     api_key: str
+    server_url: str | None = None  # PostgreSQL: the server's own test database, to administer
 
 
 def _libpq(url: str) -> str:
@@ -73,10 +74,12 @@ def make_database(
     dropped: list[tuple[str, str]] = []  # (server URL, database name)
 
     def make(backend: str) -> FreshDatabase:
+        server: str | None = None
         if backend == "sqlite":
             url = f"sqlite:///{tmp_path / f'catalog-{len(made)}.db'}"
         else:
-            server: str = request.getfixturevalue("postgres_server_url")
+            server = request.getfixturevalue("postgres_server_url")
+            assert server is not None
             name = f"cg_faults_{uuid.uuid4().hex[:12]}"
             with psycopg.connect(_libpq(server), autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{name}"')
@@ -88,7 +91,7 @@ def make_database(
             make_organization(session, "MITx")
             source, issued = make_source(session, "exec-ed", rate=SOURCE_RATE, burst=SOURCE_BURST)
             source_id = source.id
-        fresh = FreshDatabase(backend, url, database, source_id, issued.api_key)
+        fresh = FreshDatabase(backend, url, database, source_id, issued.api_key, server)
         made.append(fresh)
         return fresh
 

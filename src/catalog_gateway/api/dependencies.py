@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from catalog_gateway.auth.keys import USE_NOTED_EVERY, note_use
 from catalog_gateway.auth.principal import Principal, principal_for_key
 from catalog_gateway.auth.tokens import jwt_configured, looks_like_jwt, principal_for_token
 from catalog_gateway.db.base import utcnow
-from catalog_gateway.db.engine import Database
+from catalog_gateway.db.engine import Database, read_again_if_disconnected
 from catalog_gateway.errors import ErrorCode
 from catalog_gateway.gateway.service import EventGateway
 from catalog_gateway.settings import Settings
@@ -74,7 +75,8 @@ async def optional_principal(
     if not known:
         # Read before the lookup: its answer is not kept if a revocation arrives meanwhile.
         generation = cache.generation if cache else 0
-        principal = await run_in_threadpool(_lookup, database, settings, credential)
+        lookup = functools.partial(_lookup, database, settings, credential)
+        principal = await run_in_threadpool(read_again_if_disconnected, lookup)
         if cache:
             cache.put(credential, principal, generation)
     if principal is None:

@@ -8,17 +8,19 @@ its lock), and reads use their own small pool, which WAL lets run beside the wri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from catalog_gateway.settings import Settings
+
+T = TypeVar("T")
 
 
 class Database:
@@ -122,3 +124,15 @@ def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int, begin: str) -> No
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
+
+
+def read_again_if_disconnected(read: Callable[[], T]) -> T:
+    """`read()`, run once more if the database dropped the connection it ran on (a restart, a
+    failover, a terminated backend: the pool then hands out a new one). Only for work that may
+    run twice: reads."""
+    try:
+        return read()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return read()

@@ -25,7 +25,7 @@ from catalog_gateway.catalog.state import CatalogState
 from catalog_gateway.catalog.vocabulary import Vocabulary, load_vocabulary
 from catalog_gateway.connectors.ecommerce import EcommerceClient
 from catalog_gateway.db.base import utcnow
-from catalog_gateway.db.engine import Database
+from catalog_gateway.db.engine import Database, read_again_if_disconnected
 from catalog_gateway.errors import (
     CatalogGatewayError,
     ConflictError,
@@ -158,7 +158,7 @@ class EventGateway:
         """The sender's profile, or None if the source no longer exists."""
         known, profile = self._profiles.lookup(source_id)
         if not known:
-            profile = self._load_profile(source_id)
+            profile = read_again_if_disconnected(lambda: self._load_profile(source_id))
             self._profiles.store(source_id, profile)
         return profile
 

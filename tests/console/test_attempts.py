@@ -218,25 +218,6 @@ def test_a_record_keeps_its_last_earlier_attempts_only(admin: Browser, database:
     assert "The answers of attempts 1\N{EN DASH}2 were not kept" in page
 
 
-def test_a_crashed_attempt_puts_the_record_back_with_its_answer_and_attempts(
-    database: Database, admin: Browser
-) -> None:
-    envelope = _envelope("ev-crash")
-    _attempt(database, envelope, _failed(envelope, 1))
-    _attempt(database, envelope, _failed(envelope, 2))
-    before = _record(database, "ev-crash")
-
-    record_id, claim = _attempt(database, envelope, None)  # its external steps were to run
-    claimed = _record(database, "ev-crash")
-    log.release(database, record_id, claim.prior)
-
-    assert claimed["status"] == "in_progress"
-    assert [item["attempt"] for item in claimed["earlier"]] == [1, 2]
-    assert _record(database, "ev-crash") == before
-    assert [item["attempt"] for item in before["earlier"]] == [1]
-    assert before["errors"][0]["message"] == "down at attempt 2"
-
-
 def test_an_attempt_left_in_progress_is_listed_as_such(
     database: Database, admin: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:

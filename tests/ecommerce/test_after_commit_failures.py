@@ -209,3 +209,98 @@ def test_a_single_event_failing_unexpectedly_after_its_commit_is_answered_500_wi
     assert (answer["event_id"], answer["status"], answer["retryable"]) == ("evt-1", "failed", True)
     assert [e["code"] for e in answer["errors"]] == ["internal_error"]
     assert gateway.course() is not None  # its catalog writes are kept
+
+
+def test_an_event_interrupted_twice_still_says_which_attempt_did_the_work(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch, database: Database
+) -> None:
+    monkeypatch.setattr(resumed, "STORE_ANSWER_SECONDS", 0.2)
+    monkeypatch.setattr(log, "finish", _finish_failing(times=None))
+    event = envelope("evt-1", product_payload())
+    assert gateway.send(event).status_code == 200  # attempt 1: its answer not stored
+    _claimed_ago(database, "evt-1", timedelta(minutes=3))
+    second = gateway.send(event)  # attempt 2: resumed, its answer not stored either
+    assert second.status_code == 200, second.text
+    assert _record(database, "evt-1").status == "in_progress"
+
+    monkeypatch.setattr(log, "finish", ORIGINAL_FINISH)
+    _claimed_ago(database, "evt-1", timedelta(minutes=3))
+    third = gateway.send(event)
+
+    assert third.status_code == 200, third.text
+    course_step = steps_named(third.json(), "course.upsert")[0]
+    assert (course_step["action"], course_step["detail"]) == (
+        "created",
+        "created by attempt 1, which stopped before it was answered",
+    )
+    record = _record(database, "evt-1")
+    assert (record.status, record.attempts) == ("applied", 3)
+    assert [attempt["status"] for attempt in record.earlier_attempts] == [
+        "in_progress",
+        "in_progress",
+    ]
+
+
+def _batch(gateway: Gateway, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    response = gateway.client.post(
+        "/api/v1/events/batch", json={"events": events}, headers=bearer(gateway.api_key)
+    )
+    assert response.status_code == 200, response.text
+    results: list[dict[str, Any]] = response.json()["results"]
+    return results
+
+
+def _products(count: int) -> list[dict[str, Any]]:
+    return [
+        envelope(f"evt-{n}", product_payload(number=f"DS10{n}", external_id=f"xe-700{n}"))
+        for n in range(1, count + 1)
+    ]
+
+
+def test_once_an_answer_of_a_batch_cannot_be_stored_the_others_are_tried_once(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch, database: Database
+) -> None:
+    monkeypatch.setattr(resumed, "STORE_ANSWER_SECONDS", 0.3)
+    tries: list[int] = []
+
+    def finish(_database: Database, record_id: int, *_args: Any) -> None:
+        tries.append(record_id)
+        raise OperationalError("UPDATE event_records", {}, Exception("the database is gone"))
+
+    monkeypatch.setattr(log, "finish", finish)
+
+    results = _batch(gateway, _products(3))
+
+    assert [r["status"] for r in results] == ["applied"] * 3
+    for result in results:
+        assert [w["code"] for w in result["warnings"]] == ["answer_not_stored"]
+    first, *others = sorted(set(tries), key=tries.index)
+    assert tries.count(first) > 1  # tried again for a while
+    assert [tries.count(record_id) for record_id in others] == [1, 1]  # then once each
+    assert {_record(database, f"evt-{n}").status for n in (1, 2, 3)} == {"in_progress"}
+
+
+def test_a_bug_while_an_answer_is_concluded_fails_that_event_and_keeps_its_record(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch, database: Database
+) -> None:
+    real_store = resumed.Patience.store
+
+    def store(self: resumed.Patience, db: Database, record_id: int, answer: Any, *rest: Any) -> Any:
+        if answer.event_id == "evt-1":
+            raise RuntimeError("a bug while storing")
+        return real_store(self, db, record_id, answer, *rest)
+
+    monkeypatch.setattr(resumed.Patience, "store", store)
+
+    results = _batch(gateway, _products(2))
+
+    assert [(r["status"], r["retryable"]) for r in results] == [
+        ("failed", True),
+        ("applied", False),
+    ]
+    assert [e["code"] for e in results[0]["errors"]] == ["internal_error"]
+    # Not deleted: its record keeps what its transaction committed, resumed after the lease.
+    record = _record(database, "evt-1")
+    assert record.status == "in_progress"
+    assert ("course.upsert", "created") in [(s["name"], s["action"]) for s in record.steps]
+    assert _record(database, "evt-2").status == "applied"

@@ -33,9 +33,9 @@ class KeptConnections:
 
         async def watched(message: Message) -> None:
             nonlocal answered
+            await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 answered = True
-            await send(message)
 
         try:
             await self.app(scope, receive, watched)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from catalog_gateway.api.request_ids import EVENT_PATHS
 from catalog_gateway.api.request_observation import route_of
 from catalog_gateway.errors import (
     CatalogGatewayError,
@@ -28,7 +29,6 @@ from catalog_gateway.errors import (
 from catalog_gateway.pointers import pointer
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-EVENTS_PATH = "/api/v1/events"
 
 logger = logging.getLogger(__name__)
 
@@ -168,10 +168,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(status, error.code, error.message)
 
     @app.exception_handler(SQLAlchemyError)
-    async def _database(request: Request, _error: SQLAlchemyError) -> JSONResponse:
+    async def _database(request: Request, error: SQLAlchemyError) -> JSONResponse:
         # Before an event ran (authenticating its key), or a read: nothing was changed.
-        logger.warning("the database failed: %s %s", request.method, route_of(request.scope))
-        return database_unavailable(request.method, request.url.path)
+        route = route_of(request.scope)
+        logger.warning("the database failed: %s %s", request.method, route, exc_info=error)
+        return database_unavailable(request.method, route)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -203,11 +204,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
 
-def database_unavailable(method: str, path: str) -> JSONResponse:
+def database_unavailable(method: str, route: str) -> JSONResponse:
     """503 when the database failed outside an event's own handling (the events routes answer
-    event by event): `catalog_write_failed` for a request that sends events, else
-    `catalog_unavailable`; `Retry-After: 1` either way."""
-    if method == "POST" and path.startswith(EVENTS_PATH):
+    event by event): `catalog_write_failed` for a request that sends events (`route`: the
+    route's template), else `catalog_unavailable`; `Retry-After: 1` either way."""
+    if method == "POST" and route in EVENT_PATHS:
         code = ErrorCode.CATALOG_WRITE_FAILED
         detail = "the catalog database failed before the events ran; nothing was written, "
         detail += "send the same request again"

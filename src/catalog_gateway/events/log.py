@@ -309,27 +309,6 @@ def record_answer(
         session.expire(held)
 
 
-def release(database: Database, record_id: int, prior: PriorState | None) -> None:
-    """Undo the claim of an event left `in_progress` by a run that crashed: a new record is
-    forgotten, a resumed one (`prior`) is put back as it was (its answer and attempts
-    included)."""
-    with database.unit_of_work() as session:
-        record = session.get(EventRecord, record_id)
-        if record is None or record.status != EventStatus.IN_PROGRESS.value:
-            return
-        if prior is None:
-            session.delete(record)
-            return
-        record.status = prior.status
-        record.retryable = prior.retryable
-        record.attempts = prior.attempts
-        record.earlier_attempts = prior.earlier
-        for name in ("steps", "errors", "errors_truncated", "warnings", "duration_ms", "products"):
-            if name in prior.answer:
-                setattr(record, name, prior.answer[name])
-        record.updated_at = prior.updated_at
-
-
 def answer_of(record: EventRecord) -> EventAnswer:
     """The stored answer of a record."""
     return _stored(record)

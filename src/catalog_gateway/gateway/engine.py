@@ -30,13 +30,14 @@ and `finish` (the external steps of the events that need them, after the commit)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from catalog_gateway.catalog.loading import CoreLoader
@@ -48,8 +49,10 @@ from catalog_gateway.events import log
 from catalog_gateway.events.envelope import Envelope
 from catalog_gateway.events.results import EventAnswer, EventStatus, StepRecord, refusal
 from catalog_gateway.events.types import EventType
+from catalog_gateway.gateway import resumed
 from catalog_gateway.gateway.context import StepContext
 from catalog_gateway.gateway.executor import (
+    UNEXPECTED_AFTER_COMMIT,
     Execution,
     after_commit,
     database_failure,
@@ -62,7 +65,7 @@ from catalog_gateway.gateway.executor import (
 from catalog_gateway.gateway.locks import lock_products
 from catalog_gateway.gateway.names import names_of
 from catalog_gateway.gateway.plans import EventPlan
-from catalog_gateway.gateway.resumed import carry_over, finish_record
+from catalog_gateway.gateway.resumed import carry_over
 from catalog_gateway.gateway.service import (
     EventGateway,
     Handled,
@@ -84,6 +87,9 @@ APPLICATION_GROUP = {
     EventType.PRODUCT_RETIRE: 4,
 }
 _TRANSACTION_ATTEMPTS = 2
+_OUTAGE = 3
+"""Events in a row whose transactions all lost their connection: the database is taken to be
+down, and the events of the set not tried yet are answered `catalog_write_failed` at once."""
 
 
 class ErrorPolicy(StrEnum):
@@ -248,6 +254,7 @@ class _Outcome:
     committed: bool
     culprit: _Event | None = None  # all_or_nothing: the refused event
     ran: list[_Event] = field(default_factory=list)  # all_or_nothing: what ran before it
+    disconnected: bool = False  # the database connection was lost, on every attempt
 
 
 class EventSet:
@@ -341,10 +348,27 @@ class EventSet:
         if outcome.committed:
             self.committed.extend(events)
         elif len(events) > 1:  # the database failed: find which event it fails on
-            for event in events:
-                self._apply_independent([event])
+            self._apply_one_by_one(events)
         else:
             self._store_database_failure(events[0])
+
+    def _apply_one_by_one(self, events: list[_Event]) -> None:
+        """Each event in a transaction of its own, which isolates one the database fails on;
+        unless the database is gone (its connection lost `_OUTAGE` times in a row): the events
+        not tried yet are then answered at once, rather than each waiting on it in turn."""
+        lost = 0
+        for position, event in enumerate(events):
+            outcome = self._transaction([event])
+            if outcome.committed:
+                self.committed.append(event)
+                lost = 0
+                continue
+            self._store_database_failure(event)
+            lost = lost + 1 if outcome.disconnected else 0
+            if lost == _OUTAGE:
+                for untried in events[position + 1 :]:
+                    self.handled[untried.index] = Handled(self._database_failure_answer(untried))
+                return
 
     def _apply_all_or_nothing(self, events: list[_Event]) -> None:
         outcome = self._transaction(events)
@@ -387,6 +411,14 @@ class EventSet:
             except IntegrityError:
                 if attempt == _TRANSACTION_ATTEMPTS:
                     return _Outcome(committed=False, ran=ran)
+            except DBAPIError as error:
+                # A lost connection (a restart, a failover, a terminated backend): once more,
+                # on a new one. Safe: the claims find whatever a commit whose reply was lost
+                # wrote.
+                if not error.connection_invalidated:
+                    return _Outcome(committed=False, ran=ran)
+                if attempt == _TRANSACTION_ATTEMPTS:
+                    return _Outcome(committed=False, ran=ran, disconnected=True)
             except SQLAlchemyError:
                 return _Outcome(committed=False, ran=ran)
         raise AssertionError("unreachable")
@@ -550,45 +582,64 @@ class EventSet:
 
     def _after_commit(self, events: list[_Event]) -> None:
         """Answer the events applied in the committed transaction; run the external steps and
-        publication of those that need them. Each of those ends with its answer stored, even
-        when something fails on the way (`_finish`); only an interruption (not an error)
-        releases the claims of those not finished."""
-        waiting = [event for event in events if event.external]
-        try:
-            for event in events:
-                if event.external:
-                    self._finish(event)
-                    waiting.remove(event)
-                assert event.answer is not None
-                self.handled[event.index] = Handled(
-                    event.answer, replayed=event.replayed, retry_after=event.retry_after
-                )
-        except BaseException:
-            for event in waiting:
-                assert event.claim is not None
-                assert event.record_id is not None
+        publication of those that need them, each on its own: whatever fails there is that
+        event's answer, and nothing is raised to the request. (A process that dies meanwhile
+        leaves their records `in_progress`, with the catalog steps they committed: resumed
+        after their lease.)"""
+        patience = resumed.Patience()
+        for event in events:
+            if event.external:
                 try:
-                    log.release(self.gateway.database, event.record_id, event.claim.prior)
-                except SQLAlchemyError:  # it stays in_progress: resumed after its lease
-                    logger.exception("releasing the claim of event %s", event.envelope.event_id)
-            raise
+                    self._finish(event, patience)
+                except Exception:
+                    logger.exception(
+                        "event %s failed after its catalog commit", event.envelope.event_id
+                    )
+                    self._failed_unexpectedly(event, patience)
+            assert event.answer is not None
+            self.handled[event.index] = Handled(
+                event.answer, replayed=event.replayed, retry_after=event.retry_after
+            )
 
-    def _finish(self, event: _Event) -> None:
+    def _finish(self, event: _Event, patience: resumed.Patience) -> None:
         """The external steps and publication of an event whose catalog writes committed, and
-        its answer stored. Whatever fails here concerns this event only: a database failure is
-        answered `catalog_write_failed` (`after_commit`), a bug `internal_error`; both keep
-        the catalog writes and are retryable (sending the event again resumes it)."""
+        its answer stored. A database failure there is answered `catalog_write_failed`
+        (`after_commit`), the catalog writes kept; retryable, sending the event again resumes
+        it."""
         prepared, plan, context = event.running()
-        try:
-            execution = after_commit(self.gateway.database, plan, context, prepared.trace)
-        except Exception:
-            logger.exception("event %s failed after its catalog commit", event.envelope.event_id)
-            execution = unexpected_failure(failed_step(prepared.trace))
+        execution = after_commit(self.gateway.database, plan, context, prepared.trace)
         event.answer = self._conclude(event, execution)
         assert event.record_id is not None
-        event.answer = finish_record(
+        event.answer = patience.store(
             self.gateway.database, event.record_id, event.answer, prepared.canonical
         )
+
+    def _failed_unexpectedly(self, event: _Event, patience: resumed.Patience) -> None:
+        """A bug after the event's commit: answered `failed`, `internal_error`, retryable (its
+        catalog writes are kept; sending it again resumes it), and that answer stored."""
+        event.answer = None
+        with contextlib.suppress(Exception):  # the trace as far as it got, if it can be had
+            prepared, plan, _context = event.running()
+            event.answer = self._conclude(event, unexpected_failure(plan, prepared.trace))
+        if event.answer is None:
+            envelope = event.envelope
+            event.answer = refusal(
+                event_id=envelope.event_id,
+                event_type=envelope.event_type.value,
+                source=self.source.slug,
+                code=ErrorCode.INTERNAL_ERROR,
+                message=UNEXPECTED_AFTER_COMMIT,
+                step="catalog",
+                status=EventStatus.FAILED,
+                retryable=True,
+            )
+        assert event.record_id is not None
+        try:
+            event.answer = patience.store(
+                self.gateway.database, event.record_id, event.answer, self._canonical(event)
+            )
+        except Exception:  # it stays in_progress, resumed after its lease
+            logger.exception("storing the answer of event %s", event.envelope.event_id)
 
     def _conclude(self, event: _Event, execution: Execution) -> EventAnswer:
         prepared = event.prepared or event.transformed
@@ -612,6 +663,11 @@ class EventSet:
     def _store_database_failure(self, event: _Event) -> None:
         """The database failed in the event's own transaction (nothing of it was written):
         answer `failed`, retryable, and store that answer."""
+        self._store_alone(event, self._database_failure_answer(event))
+
+    def _database_failure_answer(self, event: _Event) -> EventAnswer:
+        """`failed`, `catalog_write_failed`, retryable: the database failed before the event's
+        transaction committed (its trace shows what was rolled back)."""
         prepared = (
             event.prepared
             or event.transformed
@@ -622,11 +678,12 @@ class EventSet:
         if prepared.plan is not None:
             reason = "the catalog database failed"
             fail_catalog(prepared.plan, prepared.trace, failure, reason=reason)
-        self._store_alone(event, self._conclude(event, failure))
+        return self._conclude(event, failure)
 
     def _store_alone(self, event: _Event, answer: EventAnswer) -> None:
         """Claim the event and store `answer` in a transaction of their own (its own was
         rolled back); if the database fails again, the answer is only sent."""
+        handled = Handled(answer)
         try:
             with self.gateway.database.unit_of_work() as session:
                 records = log.records_of(session, self.source.id, [event.envelope.event_id])
@@ -636,13 +693,26 @@ class EventSet:
                         event.envelope, event.digest, claim, answer, self._canonical(event)
                     )
                     log.save(session, self.source.id, [entry])
+                else:  # stored meanwhile: by a commit whose reply was lost, or another request
+                    handled = self._already_stored(event, claim)
         except SQLAlchemyError:
             logger.warning(
                 "the answer to event %s (the database failed) could not be stored either",
                 event.envelope.event_id,
                 exc_info=True,
             )
-        self.handled[event.index] = Handled(answer)
+        self.handled[event.index] = handled
+
+    def _already_stored(self, event: _Event, claim: log.Claim) -> Handled:
+        """The answer to an event whose record was found stored after its transaction seemed
+        to fail: its stored answer, or (in progress, or another payload) the conflict a resend
+        gets."""
+        if claim.kind is log.ClaimKind.REPLAY and claim.stored is not None:
+            return Handled(claim.stored, replayed=True)
+        reused = claim.kind is log.ClaimKind.REUSED
+        return Handled(
+            self.gateway.conflict(self.source, event.envelope, event.started, reused=reused)
+        )
 
     def _database_failure_refusal(self, events: list[_Event]) -> _Event:
         """all_or_nothing: the event the database failed on, answered `failed`, retryable."""

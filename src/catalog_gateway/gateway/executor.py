@@ -190,14 +190,19 @@ def _finding(error: CatalogGatewayError, step: PlannedStep | None) -> Finding:
     return Finding(error.code, error.message, path, step.spec.name if step else "catalog")
 
 
-def unexpected_failure(step: str) -> Execution:
+UNEXPECTED_AFTER_COMMIT = (
+    "the gateway failed unexpectedly after this event's catalog writes were committed (it has "
+    "been logged); the catalog writes are kept, send the same event again to finish"
+)
+
+
+def unexpected_failure(plan: EventPlan, trace: Trace) -> Execution:
     """The answer when the gateway itself failed (a bug) after the catalog writes were
-    committed: they are kept, and sending the same event again resumes it."""
-    message = (
-        "the gateway failed unexpectedly after this event's catalog writes were committed "
-        "(it has been logged); the catalog writes are kept, send the same event again to finish"
-    )
-    finding = Finding(ErrorCode.INTERNAL_ERROR, message, None, step)
+    committed: they are kept, the steps not run are skipped, and sending the same event again
+    resumes it."""
+    remaining = [step.spec for step in _not_run(plan, trace)]
+    trace.skip_all(remaining, "the gateway failed unexpectedly")
+    finding = Finding(ErrorCode.INTERNAL_ERROR, UNEXPECTED_AFTER_COMMIT, None, failed_step(trace))
     return Execution(EventStatus.FAILED, retryable=True, errors=[finding])
 
 

@@ -221,15 +221,21 @@ class EventGateway:
             self._read_vocabulary()
         known, aliases = self._aliases.lookup(source_id)
         if not known or aliases is None:
-            with self.database.read() as session:
-                aliases = load_aliases(session.connection(), source_id)
+            aliases = read_again_if_disconnected(lambda: self._load_aliases(source_id))
             self._aliases.store(source_id, aliases)
         return References(self.vocabulary(), aliases)
 
-    def _read_vocabulary(self) -> None:
+    def _load_aliases(self, source_id: int) -> ValueAliases:
         with self.database.read() as session:
-            self._vocabulary = load_vocabulary(session)
+            return load_aliases(session.connection(), source_id)
+
+    def _read_vocabulary(self) -> None:
+        self._vocabulary = read_again_if_disconnected(self._load_vocabulary)
         self._vocabulary_read = time.monotonic()
+
+    def _load_vocabulary(self) -> Vocabulary:
+        with self.database.read() as session:
+            return load_vocabulary(session)
 
     def handle(
         self, source: SourceProfile, envelope: Envelope, *, dry_run: bool = False

@@ -73,6 +73,8 @@ _EVENT_ANSWERS: dict[int | str, dict[str, Any]] = {
         502: "failed at an external step; catalog writes committed, not published",
         503: "failed (catalog_write_failed): the catalog database failed; send the same event "
         "again (the error says whether the catalog writes were kept)",
+        500: "failed (internal_error, retryable): the gateway failed unexpectedly after the "
+        "catalog writes were committed; they are kept, send the same event again to finish",
     }.items()
 }
 

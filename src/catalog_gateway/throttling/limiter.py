@@ -8,12 +8,18 @@ second's worth of the rate cannot be expressed (windows are whole seconds) and h
 Shared through Redis, a source's limit holds across every process. While Redis fails, each
 process counts in its own memory (see `shared_state`): the limit then holds per process, and
 no request is refused or failed because the counter could not be reached.
+
+A refusal from Redis is remembered in the process for as long as the window takes to free one
+request (`window / requests`, at most `REFUSAL_MEMO_SECONDS`): a flood is refused from memory,
+without two Redis round trips per request on the event loop, and Redis is asked again as soon
+as a request could be allowed. The limit is never exceeded by it, only asked less often.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -69,10 +75,26 @@ def quota(rate: str, burst: int) -> Quota:
     return Quota(requests=max(burst, round(per_second * window)), window=window)
 
 
+REFUSAL_MEMO_SECONDS = 0.1
+"""The longest a process answers a client's refusals from memory before asking Redis again."""
+_MAX_REFUSALS = 10_000  # remembered at once; expired ones are dropped past it
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A refusal from the shared storage, answered again until `until` (monotonic seconds)."""
+
+    until: float
+    cost: int
+    decision: Decision
+
+
 class RateLimiter:
     """Counts requests per client in a storage shared by every process that uses it."""
 
-    def __init__(self, storage_uri: str | None = None) -> None:
+    def __init__(
+        self, storage_uri: str | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.storage_uri = storage_uri or "memory://"
         shared = not self.storage_uri.startswith("memory://")
         options = client_options() if self.storage_uri.startswith("redis") else {}
@@ -83,11 +105,17 @@ class RateLimiter:
         # Counts of this process alone, used while the shared storage fails.
         self._local = SlidingWindowCounterRateLimiter(InProcessStorage()) if shared else None
         self.outage = Outage("rate limits")
+        self._clock = clock
+        self._refused: dict[tuple[str, str, Quota], _Refusal] = {}
 
     def hit(self, policy: str, client: str, allowance: Quota, cost: int = 1) -> Decision:
         """Count `cost` requests of `client` under `policy`, unless that would exceed it."""
         if self._local is None:
             return self._hit(self.strategy, policy, client, allowance, cost)
+        key = (policy, client, allowance)
+        refused = self._refused.get(key)
+        if refused is not None and cost >= refused.cost and self._clock() < refused.until:
+            return refused.decision
         if self.outage.redis_usable():
             try:
                 decision = self._hit(self.strategy, policy, client, allowance, cost)
@@ -95,8 +123,24 @@ class RateLimiter:
                 self.outage.failed(error)
             else:
                 self.outage.succeeded()
+                self._remember(key, cost, decision)
                 return decision
         return self._hit(self._local, policy, client, allowance, cost)
+
+    def _remember(self, key: tuple[str, str, Quota], cost: int, decision: Decision) -> None:
+        if decision.allowed:
+            self._refused.pop(key, None)
+            return
+        now = self._clock()
+        if len(self._refused) >= _MAX_REFUSALS:  # many clients refused once: forget the past
+            for old, refusal in list(self._refused.items()):
+                if refusal.until <= now:
+                    self._refused.pop(old, None)
+            if len(self._refused) >= _MAX_REFUSALS:  # all still fresh: Redis will be asked
+                self._refused.clear()
+        quota_ = decision.quota
+        memo = min(REFUSAL_MEMO_SECONDS, quota_.window / quota_.requests)
+        self._refused[key] = _Refusal(now + memo, cost, decision)
 
     @staticmethod
     def _hit(
@@ -114,6 +158,7 @@ class RateLimiter:
 
     def reset(self) -> None:
         """Forget every count (tests, and `sources update` needs no reset)."""
+        self._refused.clear()
         self.storage.reset()
         if self._local is not None:
             self._local.storage.reset()

@@ -22,6 +22,9 @@ POSTGRES_URL = os.environ.get(
     "CATALOG_GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# An app frozen at startup would keep every later test's garbage from the collector: the
+# tests start many apps in one process (observability/test_heap.py turns it on for itself).
+os.environ.setdefault("CATALOG_GATEWAY_FREEZE_HEAP", "false")
 
 REFERENCE_TABLES = {
     "seat_types",

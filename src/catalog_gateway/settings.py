@@ -130,6 +130,13 @@ class Settings(BaseSettings):
         "(`sys.setswitchinterval`). The event loop waits up to this long whenever a writer or "
         "prepare thread runs, so a smaller value keeps reads and 429s fast under load.",
     )
+    freeze_heap: bool = Field(
+        default=True,
+        description="Once the app has started, exempt the objects it built from Python's "
+        "garbage collector (`gc.freeze`), whose collections of the whole heap otherwise stop "
+        "the process for 100 ms and more; the tests turn it off, since they start many apps "
+        "in one process.",
+    )
     group_commit_max_events: int = Field(
         default=200,
         ge=1,

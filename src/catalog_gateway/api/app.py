@@ -26,6 +26,8 @@ from catalog_gateway.bootstrap import bootstrap
 from catalog_gateway.console import mount_console
 from catalog_gateway.db.engine import Database
 from catalog_gateway.gateway.intake import EventIntake
+from catalog_gateway.observability import heap
+from catalog_gateway.observability.heap import GcPauses
 from catalog_gateway.observability.logging import configure_logging
 from catalog_gateway.observability.loop_lag import LoopLagMonitor
 from catalog_gateway.observability.metrics import process_stopped
@@ -52,13 +54,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_group_events=settings.group_commit_max_events,
     )
     loop_lag = LoopLagMonitor()
+    gc_pauses = GcPauses()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         revocations.start()
         intake.lane.start()
         sampling = asyncio.create_task(loop_lag.run(), name="loop-lag")
+        gc_pauses.install()
+        heap.settle(settings.freeze_heap)  # last: what starting built is now all there
         yield
+        gc_pauses.remove()
         sampling.cancel()
         intake.close()
         revocations.stop()

@@ -114,6 +114,14 @@ class GatewayMetrics:
             buckets=_LAG_BUCKETS,
             registry=registry,
         )
+        self.gc_pause = Histogram(
+            "catalog_gateway_gc_pause_seconds",
+            "How long each collection of Python's cyclic garbage collector stopped the process "
+            "(every thread, the event loop too), by generation (2: the whole heap).",
+            ["generation"],
+            buckets=_LAG_BUCKETS,
+            registry=registry,
+        )
         self.group_requests = Histogram(
             "catalog_gateway_group_commit_requests",
             "Requests whose events the writer lane committed together, per group.",
@@ -196,6 +204,11 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 def observe_loop_lag(seconds: float) -> None:
     """How late one timer of the event loop fired."""
     _current.loop_lag.observe(seconds)
+
+
+def observe_gc_pause(generation: int, seconds: float) -> None:
+    """How long one garbage collection of `generation` stopped the process."""
+    _current.gc_pause.labels(str(generation)).observe(seconds)
 
 
 def observe_group_commit(requests: int, events: int) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from catalog_gateway import __version__
+from catalog_gateway.api.dependencies import Lookups
 from catalog_gateway.api.docs_pages import install_api_docs
 from catalog_gateway.api.early_throttle import EarlyEventThrottle
 from catalog_gateway.api.kept_connections import GatewayApp
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = services.database
     app.state.gateway = services.gateway
     app.state.principals = principals
+    app.state.lookups = Lookups()
     app.state.revocations = revocations
     app.state.limiter = RateLimiter(settings.redis_url)
     app.state.intake = intake

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from catalog_gateway.api.problems import ProblemError
+from catalog_gateway.api.single_flight import SingleFlight
 from catalog_gateway.auth.cache import PrincipalCache
 from catalog_gateway.auth.keys import USE_NOTED_EVERY, note_use
 from catalog_gateway.auth.principal import Principal, principal_for_key
@@ -53,6 +54,15 @@ def principals_of(request: Request) -> PrincipalCache:
     return cache
 
 
+Lookups = SingleFlight[str, tuple[int, Principal | None]]
+
+
+def lookups_of(request: Request) -> Lookups:
+    """The app's credential lookups under way (one per credential at a time)."""
+    lookups: Lookups = request.app.state.lookups
+    return lookups
+
+
 async def optional_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -73,15 +83,25 @@ async def optional_principal(
     cache = None if _is_token(settings, credential) else principals_of(request)
     known, principal = cache.get(credential) if cache else (False, None)
     if not known:
-        # Read before the lookup: its answer is not kept if a revocation arrives meanwhile.
-        generation = cache.generation if cache else 0
-        lookup = functools.partial(_lookup, database, settings, credential)
-        principal = await run_in_threadpool(read_again_if_disconnected, lookup)
+        # One lookup per credential at a time, however many requests wait for it.
+        generation, principal = await lookups_of(request).run(
+            credential, functools.partial(_looked_up, cache, database, settings, credential)
+        )
         if cache:
             cache.put(credential, principal, generation)
     if principal is None:
         raise _unauthorized("the API key (or token) is unknown, revoked or expired")
     return principal
+
+
+async def _looked_up(
+    cache: PrincipalCache | None, database: Database, settings: Settings, credential: str
+) -> tuple[int, Principal | None]:
+    """Who `credential` stands for, and the cache's generation when the lookup began: its
+    answer is not kept if a revocation arrives meanwhile."""
+    generation = cache.generation if cache else 0
+    lookup = functools.partial(_lookup, database, settings, credential)
+    return generation, await run_in_threadpool(read_again_if_disconnected, lookup)
 
 
 def _is_token(settings: Settings, credential: str) -> bool:

@@ -15,13 +15,14 @@ requests made. Each collection's pause is measured (`catalog_gateway_gc_pause_se
 from __future__ import annotations
 
 import gc
-import logging
 import time
 from typing import Any
 
+import structlog
+
 from catalog_gateway.observability.metrics import observe_gc_pause
 
-logger = logging.getLogger(__name__)
+_log = structlog.get_logger(__name__)
 
 
 def settle(freeze: bool) -> int:
@@ -32,7 +33,7 @@ def settle(freeze: bool) -> int:
     gc.collect()
     gc.freeze()
     frozen = gc.get_freeze_count()
-    logger.info("heap settled: %d objects exempt from garbage collection", frozen)
+    _log.info("heap_settled", objects_exempt_from_gc=frozen)
     return frozen
 
 

@@ -254,7 +254,7 @@ async def post(
 def generator_gc_paused() -> Iterator[None]:
     """No garbage collection in the load generator while it measures: its own pauses (tens of
     milliseconds) would be counted as the server's latency. What a scenario leaves is collected
-    after it."""
+    when the next one starts."""
     enabled = gc.isenabled()  # a scenario inside another (reads during the flood) keeps it off
     if enabled:
         gc.collect()

@@ -50,11 +50,12 @@ async def _together(app: FastAPI, key: str, release: threading.Event) -> list[ht
             asyncio.create_task(client.get("/api/v1/events", headers=bearer(key)))
             for _ in range(REQUESTS)
         ]
+        flight = (key, app.state.principals.generation)
         for _ in range(1000):
-            if lookups.waiting(key) == REQUESTS:
+            if lookups.waiting(flight) == REQUESTS:
                 break
             await asyncio.sleep(0.005)
-        assert lookups.waiting(key) == REQUESTS
+        assert lookups.waiting(flight) == REQUESTS
         release.set()
         return await asyncio.gather(*sent)
 
@@ -100,3 +101,28 @@ def test_a_waiter_giving_up_does_not_cancel_the_lookup_for_the_others() -> None:
         return answer, first.cancelled()
 
     assert asyncio.run(scenario()) == ("found", True)
+
+
+def test_a_request_after_a_revocation_does_not_join_a_lookup_that_began_before_it(
+    app: FastAPI, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls, release = _held_lookups(monkeypatch)
+    lookups: SingleFlight[tuple[str, int], Any] = app.state.lookups
+
+    async def scenario() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            before = (keys.exec_ed, app.state.principals.generation)
+            first = asyncio.create_task(client.get("/api/v1/events", headers=bearer(keys.exec_ed)))
+            while lookups.waiting(before) != 1:
+                await asyncio.sleep(0.005)
+            app.state.principals.clear()  # what a revocation (or a missed announcement) does
+            after = (keys.exec_ed, app.state.principals.generation)
+            second = asyncio.create_task(client.get("/api/v1/events", headers=bearer(keys.exec_ed)))
+            while lookups.waiting(after) != 1:
+                await asyncio.sleep(0.005)
+            release.set()
+            return [response.status_code for response in await asyncio.gather(first, second)]
+
+    assert asyncio.run(scenario()) == [200, 200]
+    assert calls == [keys.exec_ed, keys.exec_ed]  # the second request looked the key up again

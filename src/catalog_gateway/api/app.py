@@ -54,8 +54,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         writers=settings.writers or (1 if services.database.is_sqlite else 2),
         max_group_events=settings.group_commit_max_events,
     )
-    loop_lag = LoopLagMonitor()
     gc_pauses = GcPauses()
+    loop_lag = LoopLagMonitor(each_tick=gc_pauses.drain)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -63,14 +63,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         intake.lane.start()
         sampling = asyncio.create_task(loop_lag.run(), name="loop-lag")
         gc_pauses.install()
-        heap.settle(settings.freeze_heap)  # last: what starting built is now all there
-        yield
-        gc_pauses.remove()
-        sampling.cancel()
-        intake.close()
-        revocations.stop()
-        services.close()
-        process_stopped()
+        try:
+            heap.settle(settings.freeze_heap)  # last: what starting built is now all there
+            yield
+        finally:
+            heap.unsettle(settings.freeze_heap)
+            gc_pauses.remove()
+            sampling.cancel()
+            intake.close()
+            revocations.stop()
+            services.close()
+            process_stopped()
 
     app = GatewayApp(
         title="Catalog Gateway",

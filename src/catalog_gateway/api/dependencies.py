@@ -54,7 +54,10 @@ def principals_of(request: Request) -> PrincipalCache:
     return cache
 
 
-Lookups = SingleFlight[str, tuple[int, Principal | None]]
+Lookups = SingleFlight[tuple[str, int], Principal | None]
+"""Lookups under way by (credential, the principal cache's generation when they began): an
+answer read before a revocation is never kept (`PrincipalCache.put`), nor shared with a request
+that came after it."""
 
 
 def lookups_of(request: Request) -> Lookups:
@@ -83,9 +86,12 @@ async def optional_principal(
     cache = None if _is_token(settings, credential) else principals_of(request)
     known, principal = cache.get(credential) if cache else (False, None)
     if not known:
-        # One lookup per credential at a time, however many requests wait for it.
-        generation, principal = await lookups_of(request).run(
-            credential, functools.partial(_looked_up, cache, database, settings, credential)
+        # One lookup per credential at a time, however many requests wait for it; a request
+        # that comes after a revocation does not join a lookup that began before it.
+        generation = cache.generation if cache else 0
+        principal = await lookups_of(request).run(
+            (credential, generation),
+            functools.partial(_looked_up, database, settings, credential),
         )
         if cache:
             cache.put(credential, principal, generation)
@@ -94,14 +100,10 @@ async def optional_principal(
     return principal
 
 
-async def _looked_up(
-    cache: PrincipalCache | None, database: Database, settings: Settings, credential: str
-) -> tuple[int, Principal | None]:
-    """Who `credential` stands for, and the cache's generation when the lookup began: its
-    answer is not kept if a revocation arrives meanwhile."""
-    generation = cache.generation if cache else 0
+async def _looked_up(database: Database, settings: Settings, credential: str) -> Principal | None:
+    """Who `credential` stands for, from the database (on the thread pool)."""
     lookup = functools.partial(_lookup, database, settings, credential)
-    return generation, await run_in_threadpool(read_again_if_disconnected, lookup)
+    return await run_in_threadpool(read_again_if_disconnected, lookup)
 
 
 def _is_token(settings: Settings, credential: str) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections import deque
 from typing import Any
 
 import structlog
@@ -23,6 +24,14 @@ import structlog
 from catalog_gateway.observability.metrics import observe_gc_pause
 
 _log = structlog.get_logger(__name__)
+_MAX_NOTED = 10_000  # pauses noted between two drains (25 ms apart): far more than happen
+
+
+def unsettle(freeze: bool) -> None:
+    """Give what `settle` exempted back to the collector (an app stopping in a process that
+    goes on: the next app's freeze must not keep this one's garbage for good)."""
+    if freeze:
+        gc.unfreeze()
 
 
 def settle(freeze: bool) -> int:
@@ -38,16 +47,28 @@ def settle(freeze: bool) -> int:
 
 
 class GcPauses:
-    """Times every garbage collection while installed (`gc.callbacks`)."""
+    """Times every garbage collection while installed (`gc.callbacks`).
+
+    The callback only notes each pause: a collection may start anywhere, even inside
+    prometheus-client while it holds its (non-reentrant) lock of multiprocess mode, so recording
+    into a metric from there could deadlock the thread. `drain` records what was noted (the
+    event-loop lag monitor calls it on each of its ticks)."""
 
     def __init__(self) -> None:
         self._started = 0.0
+        self._noted: deque[tuple[int, float]] = deque(maxlen=_MAX_NOTED)
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
         elif self._started:
-            observe_gc_pause(int(info["generation"]), time.perf_counter() - self._started)
+            self._noted.append((int(info["generation"]), time.perf_counter() - self._started))
+
+    def drain(self) -> None:
+        """Record the pauses noted since the last call."""
+        while self._noted:
+            generation, seconds = self._noted.popleft()
+            observe_gc_pause(generation, seconds)
 
     def install(self) -> None:
         if self not in gc.callbacks:
@@ -56,3 +77,4 @@ class GcPauses:
     def remove(self) -> None:
         if self in gc.callbacks:
             gc.callbacks.remove(self)
+        self.drain()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalog_gateway.observability.metrics import observe_loop_lag
@@ -33,9 +34,16 @@ class LagSummary:
 class LoopLagMonitor:
     """Samples the running loop's lag while `run` runs (a task of the app's lifespan)."""
 
-    def __init__(self, interval: float = INTERVAL_SECONDS, window: float = WINDOW_SECONDS) -> None:
+    def __init__(
+        self,
+        interval: float = INTERVAL_SECONDS,
+        window: float = WINDOW_SECONDS,
+        *,
+        each_tick: Callable[[], None] | None = None,
+    ) -> None:
         self.interval = interval
         self.window = window
+        self.each_tick = each_tick  # also run on every sample (the GC pauses' recording)
         self._recent: deque[tuple[float, float]] = deque()  # (monotonic time, lag seconds)
 
     async def run(self) -> None:
@@ -45,6 +53,8 @@ class LoopLagMonitor:
             await asyncio.sleep(self.interval)
             woke = time.monotonic()
             self.record(woke, max(0.0, woke - asked - self.interval))
+            if self.each_tick is not None:
+                self.each_tick()
 
     def record(self, at: float, lag: float) -> None:
         """Keep one sample (and forget those older than the window)."""

@@ -9,10 +9,10 @@ Shared through Redis, a source's limit holds across every process. While Redis f
 process counts in its own memory (see `shared_state`): the limit then holds per process, and
 no request is refused or failed because the counter could not be reached.
 
-A refusal from Redis is remembered in the process for as long as the window takes to free one
-request (`window / requests`, at most `REFUSAL_MEMO_SECONDS`): a flood is refused from memory,
-without two Redis round trips per request on the event loop, and Redis is asked again as soon
-as a request could be allowed. The limit is never exceeded by it, only asked less often.
+A refusal from Redis is remembered in the process for `window / requests` (the time the window
+takes to free one request on average), at most `REFUSAL_MEMO_SECONDS`: a flood is refused from
+memory, without two Redis round trips per request on the event loop. The limit is never
+exceeded by it; for that short time, it may refuse a request Redis would have let through.
 """
 
 from __future__ import annotations

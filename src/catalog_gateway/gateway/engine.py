@@ -133,6 +133,11 @@ def unavailable(source: str, event_id: str, event_type: str) -> EventAnswer:
     """The answer to an event the database failed before or while it ran (nothing of it was
     written): `failed`, `catalog_write_failed`, retryable."""
     (finding,) = database_failure().errors
+    return _failed(source, event_id, event_type, finding)
+
+
+def _failed(source: str, event_id: str, event_type: str, finding: Finding) -> EventAnswer:
+    """`failed`, retryable, for the one reason `finding`, with no trace."""
     return refusal(
         event_id=event_id,
         event_type=event_type,
@@ -623,15 +628,9 @@ class EventSet:
             event.answer = self._conclude(event, unexpected_failure(plan, prepared.trace))
         if event.answer is None:
             envelope = event.envelope
-            event.answer = refusal(
-                event_id=envelope.event_id,
-                event_type=envelope.event_type.value,
-                source=self.source.slug,
-                code=ErrorCode.INTERNAL_ERROR,
-                message=UNEXPECTED_AFTER_COMMIT,
-                step="catalog",
-                status=EventStatus.FAILED,
-                retryable=True,
+            finding = Finding(ErrorCode.INTERNAL_ERROR, UNEXPECTED_AFTER_COMMIT, None, "catalog")
+            event.answer = _failed(
+                self.source.slug, envelope.event_id, envelope.event_type.value, finding
             )
         assert event.record_id is not None
         try:

@@ -73,8 +73,7 @@ def after_commit(
     try:
         publishable = _external_phase(plan, context, trace, failures)
     except SQLAlchemyError:  # reading what to send
-        remaining = [step.spec for step in _not_run(plan, trace)]
-        trace.skip_all(remaining, "the catalog database failed")
+        _skip_the_rest(plan, trace, "the catalog database failed")
         return database_failure(failed_step(trace), "while publishing to ecommerce")
     try:
         _publication_phase(database, plan, context, trace, publishable)
@@ -170,6 +169,11 @@ def fail_catalog(
     return execution
 
 
+def _skip_the_rest(plan: EventPlan, trace: Trace, reason: str) -> None:
+    """Record every step of `plan` not in the trace yet as skipped, for `reason`."""
+    trace.skip_all([step.spec for step in _not_run(plan, trace)], reason)
+
+
 def _not_run(plan: EventPlan, trace: Trace) -> list[PlannedStep]:
     """The steps of `plan` after those already in the trace."""
     done = sum(1 for record in trace.steps if record.system is not System.GATEWAY)
@@ -200,8 +204,7 @@ def unexpected_failure(plan: EventPlan, trace: Trace) -> Execution:
     """The answer when the gateway itself failed (a bug) after the catalog writes were
     committed: they are kept, the steps not run are skipped, and sending the same event again
     resumes it."""
-    remaining = [step.spec for step in _not_run(plan, trace)]
-    trace.skip_all(remaining, "the gateway failed unexpectedly")
+    _skip_the_rest(plan, trace, "the gateway failed unexpectedly")
     finding = Finding(ErrorCode.INTERNAL_ERROR, UNEXPECTED_AFTER_COMMIT, None, failed_step(trace))
     return Execution(EventStatus.FAILED, retryable=True, errors=[finding])
 
